@@ -1,0 +1,1 @@
+"""Audio decoding, encoding and resampling with PyAV."""

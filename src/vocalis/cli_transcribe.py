@@ -1,0 +1,67 @@
+"""In-process transcription for the CLI, with a progress bar for long files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vocalis.audio.decode import SAMPLE_RATE, decode
+from vocalis.config import Settings
+from vocalis.errors import InvalidRequest
+from vocalis.models.store import ModelStore
+from vocalis.server.routes.transcriptions import LANGUAGES
+from vocalis.stt import formats
+from vocalis.stt.base import Segment, Task, TranscriptionOptions
+from vocalis.stt.service import SpeechToText
+
+# Files shorter than this finish before a progress bar would help.
+PROGRESS_MIN_SECONDS = 30.0
+
+
+def run_transcription(
+    settings: Settings,
+    store: ModelStore,
+    path: Path,
+    model: str | None,
+    language: str | None,
+    fmt: str,
+    translate: bool,
+    console: Console,
+) -> str:
+    if language and language.lower() not in LANGUAGES:
+        raise InvalidRequest(f"Unsupported language '{language}'.", param="language")
+    stt = SpeechToText(settings, store)
+    spec = stt.resolve(model)
+    with path.open("rb") as f:
+        audio = decode(f, max_seconds=settings.max_audio_seconds)
+    seconds = len(audio) / SAMPLE_RATE
+    task: Task = "translate" if translate else "transcribe"
+    options = TranscriptionOptions(
+        task=task, language=language, word_timestamps=fmt == "verbose_json"
+    )
+    segments: list[Segment] = []
+    with (
+        stt.borrow(spec) as transcriber,
+        Progress(
+            TextColumn(path.name),
+            BarColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=seconds < PROGRESS_MIN_SECONDS,
+        ) as bar,
+    ):
+        result = transcriber.transcribe(audio, options)
+        progress = bar.add_task(path.name, total=seconds)
+        for segment in result.segments:
+            segments.append(segment)
+            bar.update(progress, completed=min(segment.end, seconds))
+    if fmt == "json":
+        return json.dumps(formats.to_json(result.info, segments), ensure_ascii=False)
+    if fmt == "verbose_json":
+        body = formats.to_verbose_json(result.info, segments, task=task, word_level=True)
+        return json.dumps(body, ensure_ascii=False, indent=2)
+    return formats.render_text(fmt, segments)

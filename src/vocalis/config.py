@@ -1,0 +1,80 @@
+"""Settings, read from `VOCALIS_*` environment variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_models_dir() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "vocalis" / "models"
+
+
+class Settings(BaseSettings):
+    """Every knob of the server and the CLI. The README lists them all."""
+
+    model_config = SettingsConfigDict(env_prefix="VOCALIS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    models_dir: Path = Field(default_factory=default_models_dir)
+    # Operator-provided model directories by model id; searched before anything else.
+    local_models: dict[str, Path] = Field(default_factory=dict)
+    allow_download: bool = True
+    preload: bool = False
+    # Seconds a model may sit unused before it is unloaded; 0 keeps models loaded.
+    model_idle_timeout: float = Field(0, ge=0)
+
+    default_stt_model: str = "whisper-base"
+    stt_backend: Literal["auto", "faster-whisper", "mlx"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "auto"
+    # 0 means one thread per CPU core.
+    cpu_threads: int = Field(0, ge=0)
+    # Recordings at least this long use the batched pipeline with VAD.
+    batched_min_seconds: float = Field(30.0, ge=0)
+    batch_size: int = Field(8, ge=1, le=64)
+
+    max_concurrent_jobs: int = Field(2, ge=1)
+    max_queued_jobs: int = Field(32, ge=0)
+    max_upload_mb: float = Field(100.0, gt=0)
+    max_audio_seconds: float = Field(3 * 3600.0, gt=0)
+
+    config_file: Path | None = None
+
+    @field_validator("models_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, so a deployment can override one value.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("VOCALIS_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)

@@ -1,0 +1,1 @@
+"""Model catalog, on-disk store and the pool of loaded models."""

@@ -1,0 +1,1 @@
+"""The HTTP server: app factory, routes and the job queue."""

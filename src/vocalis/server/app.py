@@ -1,0 +1,69 @@
+"""The app factory: one FastAPI app per Settings, with its own store, models and job queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from vocalis import __version__
+from vocalis.config import Settings
+from vocalis.models.catalog import default_catalog
+from vocalis.models.store import ModelStore
+from vocalis.server.deps import Services
+from vocalis.server.errors import UploadLimit, install_error_handlers
+from vocalis.server.jobs import JobQueue
+from vocalis.server.routes import health, models, transcriptions
+from vocalis.stt.service import SpeechToText
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings) -> Services:
+    store = ModelStore(
+        default_catalog(), settings.models_dir, settings.local_models, settings.allow_download
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        stt=SpeechToText(settings, store),
+        jobs=JobQueue(settings.max_concurrent_jobs, settings.max_queued_jobs),
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.preload:
+            await run_in_threadpool(services.stt.pool.load, services.stt.default_model)
+        reaper = (
+            asyncio.create_task(_unload_idle(services)) if settings.model_idle_timeout else None
+        )
+        yield
+        if reaper:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+
+    app = FastAPI(title="Vocalis", version=__version__, lifespan=lifespan)
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
+    for module in (health, models, transcriptions):
+        app.include_router(module.router)
+    return app
+
+
+async def _unload_idle(services: Services) -> None:
+    interval = max(1.0, services.settings.model_idle_timeout / 4)
+    while True:
+        await asyncio.sleep(interval)
+        services.stt.pool.unload_idle()

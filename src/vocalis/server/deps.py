@@ -1,0 +1,29 @@
+"""What routes receive: the services of one app instance, as typed dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from vocalis.config import Settings
+from vocalis.models.store import ModelStore
+from vocalis.server.jobs import JobQueue
+from vocalis.stt.service import SpeechToText
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: ModelStore
+    stt: SpeechToText
+    jobs: JobQueue
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

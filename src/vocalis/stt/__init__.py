@@ -1,0 +1,1 @@
+"""Speech-to-text: the transcriber protocol, its backends and output formats."""

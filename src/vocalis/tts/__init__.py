@@ -1,0 +1,1 @@
+"""Text-to-speech: text preparation and the synthesis engines."""

@@ -1,0 +1,118 @@
+"""Shared fixtures: the public recordings, word error rate, and a live Vocalis server."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jiwer
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def eval_dir() -> Path:
+    configured = os.environ.get("VOCALIS_EVAL_DIR")
+    return Path(configured) if configured else ROOT.parent / "shared" / "eval" / "public"
+
+
+EVAL_DIR = eval_dir()
+
+
+def references() -> dict[str, tuple[str, str]]:
+    """file -> (language, reference text), from REFERENCE.tsv."""
+    with (EVAL_DIR / "REFERENCE.tsv").open(encoding="utf-8") as f:
+        return {
+            row["file"]: (row["language"], row["reference"])
+            for row in csv.DictReader(f, delimiter="\t")
+        }
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("-", " ")
+    return " ".join(re.sub(r"[^\w' ]+", " ", text).split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    return float(jiwer.wer(normalise(reference), normalise(hypothesis) or "<empty>"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def client(self, timeout: float = 120) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(tmp: Path, **env: str) -> LiveServer:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    environment = {**os.environ, "VOCALIS_PORT": str(port), "VOCALIS_HOST": "127.0.0.1", **env}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vocalis", "serve"],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return LiveServer(url, process, log)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the session, with the default models preloaded."""
+    live = start_server(
+        tmp_path_factory.mktemp("server"),
+        VOCALIS_PRELOAD="true",
+        VOCALIS_MAX_UPLOAD_MB="4",
+        VOCALIS_MAX_CONCURRENT_JOBS="2",
+        VOCALIS_MAX_QUEUED_JOBS="3",
+    )
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture(scope="session")
+def http(server: LiveServer) -> Iterator[httpx.Client]:
+    with server.client() as client:
+        yield client
