@@ -40,7 +40,7 @@ test: install-test models lint typecheck
 	$(BIN)/python -m pytest
 
 bench: install-test models
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/stt.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
