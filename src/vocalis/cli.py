@@ -110,6 +110,71 @@ def _write(text: str, target: Path | None) -> None:
         err.print(f"wrote {target}")
 
 
+@app.command()
+def speak(
+    text: Annotated[
+        str | None, typer.Argument(help="Text to speak; read from stdin if omitted.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Audio file to write.")
+    ] = None,
+    voice: Annotated[str, typer.Option(help="Voice id, OpenAI name or Kokoro blend.")] = "alloy",
+    model: Annotated[str | None, typer.Option(help="piper, kokoro or an OpenAI alias.")] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="mp3|opus|aac|flac|wav|pcm")
+    ] = None,
+    speed: Annotated[float, typer.Option(min=0.25, max=4.0, help="0.25 to 4.0.")] = 1.0,
+    language: Annotated[str | None, typer.Option(help="Language for multilingual voices.")] = None,
+) -> None:
+    """Synthesize speech in this process (no server needed)."""
+    from vocalis.audio.encode import MEDIA_TYPES, StreamEncoder
+    from vocalis.tts.service import TextToSpeech
+
+    text = text if text is not None else sys.stdin.read()
+    fmt = format or (output.suffix.lstrip(".").lower() if output and output.suffix else "mp3")
+    if fmt not in MEDIA_TYPES:
+        raise typer.BadParameter(f"use one of {', '.join(MEDIA_TYPES)}", param_hint="--format")
+    if not text.strip():
+        raise typer.BadParameter("nothing to say", param_hint="TEXT")
+    settings = Settings()
+    tts = TextToSpeech(settings, _store(settings))
+    try:
+        request = tts.request(model, voice, text, speed, language)
+        encoder = StreamEncoder(fmt, tts.sample_rate(request.engine))
+        sink = output.open("wb") if output else sys.stdout.buffer
+        try:
+            for samples in tts.synthesize(request):
+                sink.write(encoder.write(samples))
+            sink.write(encoder.close())
+        finally:
+            if output:
+                sink.close()
+    except VocalisError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    if output:
+        err.print(f"wrote {output}")
+
+
+@app.command()
+def voices(
+    model: Annotated[str | None, typer.Option(help="Only this engine's voices.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The voices this installation can speak with."""
+    from vocalis.tts.service import TextToSpeech
+
+    settings = Settings()
+    found = TextToSpeech(settings, _store(settings)).voices(model)
+    if as_json:
+        typer.echo(json.dumps([v.__dict__ for v in found], indent=2))
+        return
+    table = Table("voice", "name", "language", "gender", "model")
+    for v in found:
+        table.add_row(v.id, v.name, v.language, v.gender, v.model)
+    Console().print(table)
+
+
 @models_app.command("list")
 def list_models(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

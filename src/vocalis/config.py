@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # Seconds a model may sit unused before it is unloaded; 0 keeps models loaded.
     model_idle_timeout: float = Field(0, ge=0)
 
+    # Extra Piper voices (.onnx + .onnx.json) dropped here appear in the voice list.
+    voices_dir: Path | None = None
+    # OpenAI voice name -> a real voice id, overriding the built-in table.
+    voice_map: dict[str, str] = Field(default_factory=dict)
+
     default_stt_model: str = "whisper-base"
     stt_backend: Literal["auto", "faster-whisper", "mlx"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -58,6 +63,10 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def voices_path(self) -> Path:
+        return (self.voices_dir or self.models_dir.parent / "voices").expanduser()
 
     @property
     def max_upload_bytes(self) -> int:

@@ -472,4 +472,4 @@ def test_default_catalog_tiny_en_is_english_only() -> None:
     assert base is not None
     assert base.languages == ()
     assert [s.id for s in catalog.of_kind("stt")] == ["whisper-base", "whisper-tiny.en"]
-    assert catalog.of_kind("tts") == ()
+    assert {s.id for s in catalog.of_kind("tts")} == {"piper-en_US-joe-medium", "kokoro"}

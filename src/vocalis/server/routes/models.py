@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from vocalis.errors import ModelNotFound
 from vocalis.models.catalog import ModelSpec
 from vocalis.server.deps import ServicesDep
+from vocalis.tts.voices import TTS_ALIASES
 
 router = APIRouter(tags=["models"])
 
@@ -16,19 +17,23 @@ router = APIRouter(tags=["models"])
 CREATED = 1_735_689_600
 
 
-def model_object(spec: ModelSpec, name: str | None = None) -> dict[str, Any]:
-    return {"id": name or spec.id, "object": "model", "created": CREATED, "owned_by": "vocalis"}
+def model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": CREATED, "owned_by": "vocalis"}
+
+
+def _names(specs: tuple[ModelSpec, ...]) -> list[str]:
+    # OpenAI's speech model names are served too: they pick an engine by voice.
+    return [spec.id for spec in specs] + sorted(TTS_ALIASES)
 
 
 @router.get("/v1/models")
 async def list_models(services: ServicesDep) -> dict[str, Any]:
-    specs = services.store.catalog.specs
-    return {"object": "list", "data": [model_object(spec) for spec in specs]}
+    names = _names(services.store.catalog.specs)
+    return {"object": "list", "data": [model_object(name) for name in names]}
 
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, services: ServicesDep) -> dict[str, Any]:
-    spec = services.store.catalog.get(model_id)
-    if spec is None:
+    if services.store.catalog.get(model_id) is None and model_id not in TTS_ALIASES:
         raise ModelNotFound(f"The model '{model_id}' does not exist.", param=None)
-    return model_object(spec, model_id)
+    return model_object(model_id)
