@@ -10,11 +10,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vocalis.audio.decode import SAMPLE_RATE, decode
 from vocalis.config import Settings
-from vocalis.errors import InvalidRequest
 from vocalis.models.store import ModelStore
-from vocalis.server.routes.transcriptions import LANGUAGES
 from vocalis.stt import formats
 from vocalis.stt.base import Segment, Task, TranscriptionOptions
+from vocalis.stt.languages import check_language
 from vocalis.stt.service import SpeechToText
 
 # Files shorter than this finish before a progress bar would help.
@@ -31,10 +30,9 @@ def run_transcription(
     translate: bool,
     console: Console,
 ) -> str:
-    if language and language.lower() not in LANGUAGES:
-        raise InvalidRequest(f"Unsupported language '{language}'.", param="language")
     stt = SpeechToText(settings, store)
     spec = stt.resolve(model)
+    language = check_language(language, spec)
     with path.open("rb") as f:
         audio = decode(f, max_seconds=settings.max_audio_seconds)
     seconds = len(audio) / SAMPLE_RATE

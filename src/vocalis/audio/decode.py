@@ -8,6 +8,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from vocalis.audio.encode import resample
 from vocalis.errors import InvalidAudio, PayloadTooLarge
 
 SAMPLE_RATE = 16_000
@@ -51,18 +52,6 @@ def decode_pcm(
     samples = np.frombuffer(data, dtype="<i2").reshape(-1, channels).mean(axis=1)
     mono = (samples / 32768.0).astype(np.float32)
     return resample(mono, rate, sample_rate)
-
-
-def resample(samples: Samples, from_rate: int, to_rate: int) -> Samples:
-    if from_rate == to_rate or not len(samples):
-        return samples
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = from_rate
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=to_rate)
-    pieces = [
-        f.to_ndarray().reshape(-1) for f in (*resampler.resample(frame), *resampler.resample(None))
-    ]
-    return np.concatenate(pieces).astype(np.float32, copy=False)
 
 
 def _is_empty(file: BinaryIO) -> bool:

@@ -83,7 +83,7 @@ class ModelStore:
 
     def status(self, spec: ModelSpec) -> ModelStatus:
         path = self._installed_path(spec)
-        obtainable = path is not None or bool(self._plan(spec, self._missing(spec)))
+        obtainable = path is not None or bool(self._plan(spec))
         return ModelStatus(spec, path is not None, path, obtainable)
 
     def path(self, spec: ModelSpec, progress: Progress = _no_progress) -> Path:
@@ -120,18 +120,18 @@ class ModelStore:
             for f in spec.files
         )
 
-    def _missing(self, spec: ModelSpec) -> list[str]:
-        return [f.name for f in spec.files]
-
     def _usable(self, source: Source) -> bool:
         return (self.allow_download or not source.online) and source.available()
 
-    def _plan(self, spec: ModelSpec, names: Sequence[str]) -> list[tuple[Source, list[str]]]:
-        """Which source provides which file; empty when some file has no usable source."""
+    def _plan(self, spec: ModelSpec) -> list[tuple[Source, list[str]]]:
+        """Which source provides which file; empty when some file has no usable source.
+
+        A model is always assembled whole, so a half-present directory is never trusted.
+        """
         if not spec.files:  # a hub repository fetched whole
             return [(s, []) for s in spec.sources[:1] if self._usable(s)]
         plan: dict[int, tuple[Source, list[str]]] = {}
-        for name in names:
+        for name in (f.name for f in spec.files):
             source = next(
                 (s for s in spec.sources if name in s.provides() and self._usable(s)), None
             )
@@ -141,7 +141,7 @@ class ModelStore:
         return list(plan.values())
 
     def _assemble(self, spec: ModelSpec, progress: Progress) -> Path:
-        plan = self._plan(spec, self._missing(spec))
+        plan = self._plan(spec)
         if not plan:
             raise ModelNotFound(self._how_to_get(spec))
         self.models_dir.mkdir(parents=True, exist_ok=True)

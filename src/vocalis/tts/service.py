@@ -150,7 +150,7 @@ class TextToSpeech:
             native = min(max(request.speed, low), high)
             stretch = request.speed / native  # the part of the speed the engine cannot reach
             options = replace(request.options, speed=native)
-            language = request.options.language or _voice_language(request)
+            language = request.options.language or _voice_language(engine, request.options.voice)
             pieces = stream_chunks(
                 normalize(request.text, language), engine.max_chars, FIRST_CHUNK_CHARS
             )
@@ -186,11 +186,10 @@ class TextToSpeech:
         return KokoroSynthesizer(self.store.path(spec))
 
 
-def _voice_language(request: SpeechRequest) -> str:
-    voice = request.options.voice
-    if request.engine == "kokoro":
-        return kokoro_voice(voice.split("(")[0].split("+")[0]).language
-    return "en" if voice.startswith("en") else voice.split("_")[0]
+def _voice_language(engine: Synthesizer, voice: str) -> str:
+    """The language of a voice (of a blend's first voice); English when unknown."""
+    first = voice.split("+")[0].split("(")[0].strip()
+    return next((v.language for v in engine.voices() if v.id == first), "en")
 
 
 def _piper_voice(voice_id: str, config: Path) -> Voice:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from vocalis.audio.decode import Samples, decode, decode_pcm
 from vocalis.errors import InvalidRequest, PayloadTooLarge, VocalisError
@@ -20,11 +19,11 @@ from vocalis.models.catalog import ModelSpec
 from vocalis.server.deps import Services, ServicesDep
 from vocalis.stt import formats
 from vocalis.stt.base import Segment, TranscriptionInfo, TranscriptionOptions
+from vocalis.stt.languages import check_language
 
 router = APIRouter(tags=["speech-to-text"])
 access_log = logging.getLogger("vocalis.access")
 
-LANGUAGES = frozenset(_LANGUAGE_CODES)
 GRANULARITIES = frozenset({"word", "segment"})
 # Whisper's encoder sees 50 frames per second of audio; reported as input tokens when streaming.
 AUDIO_TOKENS_PER_SECOND = 50
@@ -69,7 +68,7 @@ async def create_transcription(
     words = [*(granularities or ()), *(granularities_plain or ())] or ["segment"]
     options = TranscriptionOptions(
         task="transcribe",
-        language=_language(language, spec),
+        language=check_language(language, spec),
         prompt=prompt,
         temperature=temperature,
         word_timestamps="word" in words or bool(include and "logprobs" in include),
@@ -116,23 +115,6 @@ async def create_translation(
     )
     job = SpeechJob(spec, options, _response_format(response_format), frozenset({"segment"}))
     return await _respond(services, job, file, False, (sample_rate, channels))
-
-
-def _language(language: str | None, spec: ModelSpec) -> str | None:
-    if not language or language.lower() == "auto":
-        return None
-    code = language.strip().lower()
-    if code not in LANGUAGES:
-        raise InvalidRequest(
-            f"Unsupported language '{language}': give an ISO-639-1 code such as 'en' or 'fr', "
-            "or omit it to detect the language.",
-            param="language",
-        )
-    if spec.languages and code not in spec.languages:
-        raise InvalidRequest(
-            f"The model '{spec.id}' supports only {', '.join(spec.languages)}.", param="language"
-        )
-    return code
 
 
 def _response_format(value: str) -> str:

@@ -1,0 +1,78 @@
+"""The synthesis loop around an engine: pieces, speed beyond the engine's range, stopping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vocalis.config import Settings
+from vocalis.errors import InvalidRequest, ModelNotFound
+from vocalis.models.catalog import default_catalog
+from vocalis.models.store import ModelStore
+from vocalis.tts.base import FakeSynthesizer, SynthesisOptions, Synthesizer
+from vocalis.tts.service import SpeechRequest, TextToSpeech
+
+TEXT = "First sentence here. Second one follows. And a third to finish."
+
+
+def service(tmp_path: Path, engine: FakeSynthesizer) -> TextToSpeech:
+    settings = Settings(models_dir=tmp_path / "models", allow_download=False)
+    store = ModelStore(default_catalog(), settings.models_dir, allow_download=False)
+
+    def load() -> Synthesizer:
+        return engine
+
+    return TextToSpeech(settings, store, loaders={"piper": load})
+
+
+def request(speed: float = 1.0, text: str = TEXT) -> SpeechRequest:
+    return SpeechRequest("piper", SynthesisOptions(voice="fake"), text, speed)
+
+
+def test_one_piece_per_sentence(tmp_path: Path) -> None:
+    engine = FakeSynthesizer()
+    pieces = list(service(tmp_path, engine).synthesize(request()))
+    assert engine.calls == ["First sentence here.", "Second one follows.", "And a third to finish."]
+    assert len(pieces) == 3
+
+
+def test_numbers_are_spoken_as_words(tmp_path: Path) -> None:
+    engine = FakeSynthesizer()
+    list(service(tmp_path, engine).synthesize(request(text="It costs $5 for 3 items.")))
+    assert engine.calls == ["It costs five dollars for three items."]
+
+
+@pytest.mark.parametrize("speed", [0.25, 0.5, 1.0, 2.0, 4.0])
+def test_speed_outside_the_engine_range_is_stretched(tmp_path: Path, speed: float) -> None:
+    normal = sum(len(p) for p in service(tmp_path, FakeSynthesizer()).synthesize(request(1.0)))
+    changed = sum(len(p) for p in service(tmp_path, FakeSynthesizer()).synthesize(request(speed)))
+    assert changed / normal == pytest.approx(1 / speed, rel=0.05)
+
+
+def test_closing_the_stream_stops_synthesis(tmp_path: Path) -> None:
+    engine = FakeSynthesizer()
+    pieces = service(tmp_path, engine).synthesize(
+        request(text=" ".join(["One more sentence."] * 20))
+    )
+    next(pieces)
+    next(pieces)
+    pieces.close()
+    assert len(engine.calls) == 2
+
+
+def test_unknown_voice_and_model(tmp_path: Path) -> None:
+    tts = service(tmp_path, FakeSynthesizer())
+    with pytest.raises(InvalidRequest) as bad_voice:
+        tts.request("tts-1", "nobody", "Hi.", 1.0, None)
+    assert bad_voice.value.param == "voice"
+    with pytest.raises(ModelNotFound):
+        tts.request("tts-7", "alloy", "Hi.", 1.0, None)
+
+
+def test_kokoro_absent_means_piper_for_openai_names(tmp_path: Path) -> None:
+    tts = service(tmp_path, FakeSynthesizer())
+    assert not tts.kokoro_installed()
+    made = tts.request("tts-1", "alloy", "Hi.", 1.0, None)
+    assert (made.engine, made.options.voice) == ("piper", "en_US-joe-medium")
+    assert tts.models()[0] == "piper" and "kokoro" not in tts.models()
