@@ -54,6 +54,8 @@ def main() -> None:
         cpu_threads=threads,
         batched_min_seconds=settings.batched_min_seconds,
         batch_size=settings.batch_size,
+        beam_size=settings.beam_size,
+        batched_beam_size=settings.batched_beam_size,
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "recording.wav"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.conftest import EVAL_DIR, references, wer
@@ -100,3 +101,18 @@ def test_text_formats(http: httpx.Client, fmt: str, media_type: str, marker: str
 
 def _is_cue_line(line: str) -> bool:
     return line == "WEBVTT" or line.isdigit() or " --> " in line
+
+
+def test_language_is_detected_after_leading_silence(http: httpx.Client) -> None:
+    from vocalis.audio.decode import decode
+
+    with (EVAL_DIR / "whats_your_name_french.wav").open("rb") as f:
+        speech = decode(f, max_seconds=60)
+    silence = np.zeros(16_000 * 15, dtype=np.float32)
+    pcm = (np.concatenate([silence, speech]) * 32767).astype("<i2").tobytes()
+    response = http.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("late.raw", pcm)},
+        data={"sample_rate": "16000", "response_format": "verbose_json"},
+    )
+    assert response.json()["language"] == "fr"

@@ -21,7 +21,7 @@ class TranscriptionOptions:
     word_timestamps: bool = False
     vad_filter: bool = False
     hotwords: str | None = None
-    beam_size: int = 5
+    beam_size: int | None = None  # None: the backend's default for the audio's length
 
 
 @dataclass(frozen=True)

@@ -56,4 +56,6 @@ class SpeechToText:
             num_workers=self.settings.max_concurrent_jobs,
             batched_min_seconds=self.settings.batched_min_seconds,
             batch_size=self.settings.batch_size,
+            beam_size=self.settings.beam_size,
+            batched_beam_size=self.settings.batched_beam_size,
         )

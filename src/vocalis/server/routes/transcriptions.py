@@ -60,7 +60,7 @@ async def create_transcription(
     keywords: Annotated[list[str] | None, Form(alias="keywords[]")] = None,
     vad_filter: Annotated[bool | None, Form()] = None,
     hotwords: Text = None,
-    beam_size: Annotated[int, Form(ge=1, le=10)] = 5,
+    beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
     sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
     channels: Annotated[int, Form(ge=1, le=8)] = 1,
 ) -> Response:
@@ -95,7 +95,7 @@ async def create_translation(
     response_format: Annotated[str, Form()] = "json",
     temperature: Annotated[float | None, Form(ge=0, le=1)] = None,
     vad_filter: Annotated[bool | None, Form()] = None,
-    beam_size: Annotated[int, Form(ge=1, le=10)] = 5,
+    beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
     sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
     channels: Annotated[int, Form(ge=1, le=8)] = 1,
 ) -> Response:
