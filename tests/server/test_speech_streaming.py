@@ -47,6 +47,10 @@ class Recording:
     def max_chars(self) -> int:
         return self.inner.max_chars
 
+    @property
+    def first_chunk_chars(self) -> int:
+        return self.inner.first_chunk_chars
+
     def voices(self) -> list[Voice]:
         return self.inner.voices()
 

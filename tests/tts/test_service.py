@@ -30,11 +30,19 @@ def request(speed: float = 1.0, text: str = TEXT) -> SpeechRequest:
     return SpeechRequest("piper", SynthesisOptions(voice="fake"), text, speed)
 
 
-def test_one_piece_per_sentence(tmp_path: Path) -> None:
+def test_first_sentence_alone_then_sentences_packed(tmp_path: Path) -> None:
     engine = FakeSynthesizer()
     pieces = list(service(tmp_path, engine).synthesize(request()))
-    assert engine.calls == ["First sentence here.", "Second one follows.", "And a third to finish."]
-    assert len(pieces) == 3
+    assert engine.calls == ["First sentence here.", "Second one follows. And a third to finish."]
+    assert len(pieces) == 2
+
+
+def test_a_long_first_sentence_is_cut_short(tmp_path: Path) -> None:
+    engine = FakeSynthesizer(first_chunk_chars=20)
+    text = "The morning train was late again, so Clara walked to the bakery. She smiled."
+    list(service(tmp_path, engine).synthesize(request(text=text)))
+    assert len(engine.calls[0]) <= 20
+    assert " ".join(engine.calls) == text
 
 
 def test_numbers_are_spoken_as_words(tmp_path: Path) -> None:
@@ -76,3 +84,12 @@ def test_kokoro_absent_means_piper_for_openai_names(tmp_path: Path) -> None:
     made = tts.request("tts-1", "alloy", "Hi.", 1.0, None)
     assert (made.engine, made.options.voice) == ("piper", "en_US-joe-medium")
     assert tts.models()[0] == "piper" and "kokoro" not in tts.models()
+
+
+def test_whole_text_in_one_call_when_not_streaming(tmp_path: Path) -> None:
+    engine = FakeSynthesizer()
+    tts = service(tmp_path, engine)
+    made = tts.request("piper", "en_US-joe-medium", TEXT, 1.0, None, streaming=False)
+    assert not made.streaming
+    list(tts.synthesize(SpeechRequest("piper", made.options, TEXT, 1.0, streaming=False)))
+    assert engine.calls == [TEXT]

@@ -325,3 +325,17 @@ def test_stream_chunks_give_back_every_word_in_order(seed: int) -> None:
     pieces = stream_chunks(text, max_chars, first_chunk_chars=first)
     assert " ".join(pieces).split() == text.split()
     assert all(piece and len(piece) <= max_chars for piece in pieces)
+
+
+def test_pack_grows_pieces_up_to_the_limit() -> None:
+    from vocalis.tts.text import pack
+
+    sentences = [f"Sentence number {n} is here." for n in range(12)]  # 26-27 characters each
+    packed = pack(["Short start,", *sentences], first_budget=30, max_chars=120)
+    assert packed[0] == "Short start,"
+    assert " ".join(packed) == " ".join(["Short start,", *sentences])
+    sizes = [len(p) for p in packed[1:]]
+    assert all(size <= 120 for size in sizes)
+    assert sizes[0] <= 30 and sizes[1] <= 60 and max(sizes) > 60
+    assert pack([], 10, 100) == []
+    assert pack(["One.", "x" * 150], 10, 100) == ["One.", "x" * 150]

@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.preload:
             await run_in_threadpool(services.stt.pool.load, services.stt.default_model)
+            await run_in_threadpool(services.tts.warm_up)
         reaper = (
             asyncio.create_task(_unload_idle(services)) if settings.model_idle_timeout else None
         )

@@ -37,6 +37,8 @@ class Synthesizer(Protocol):
     sample_rate: int
     native_speed: tuple[float, float]
     max_chars: int
+    # The first piece of a stream is cut to about this size, so its audio is ready quickly.
+    first_chunk_chars: int
 
     def voices(self) -> list[Voice]: ...
 
@@ -50,6 +52,7 @@ class FakeSynthesizer:
     sample_rate: int = 24_000
     native_speed: tuple[float, float] = (0.5, 2.0)
     max_chars: int = 200
+    first_chunk_chars: int = 60
     seconds_per_char: float = 0.05
     calls: list[str] = field(default_factory=list)
 

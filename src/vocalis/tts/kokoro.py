@@ -104,6 +104,9 @@ class KokoroSynthesizer:
     native_speed: tuple[float, float] = (0.5, 2.0)
     # Kokoro takes at most 510 phonemes at once; 300 characters stay well inside that.
     max_chars: int = 300
+    # Kokoro needs about half a second per second of speech on two cores: two or three words
+    # make a first piece that is ready in well under a second.
+    first_chunk_chars: int = 16
 
     def __init__(
         self,

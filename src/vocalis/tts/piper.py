@@ -117,6 +117,8 @@ class PiperSynthesizer:
 
     native_speed: tuple[float, float] = (0.5, 2.0)
     max_chars: int = 400
+    # Piper speaks a sentence in about a tenth of a second; a clause is enough to start with.
+    first_chunk_chars: int = 40
 
     def __init__(
         self,

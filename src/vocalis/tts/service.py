@@ -15,15 +15,13 @@ from vocalis.models.catalog import ModelSpec
 from vocalis.models.pool import ModelPool
 from vocalis.models.store import ModelStore
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer, Voice
-from vocalis.tts.text import normalize, stream_chunks
+from vocalis.tts.text import normalize, pack, stream_chunks
 from vocalis.tts.voices import PIPER_DEFAULT_VOICE, TTS_ALIASES, choose_voice, kokoro_voice
 
 log = logging.getLogger(__name__)
 
 PIPER_MODEL = "piper-en_US-joe-medium"
 KOKORO_MODEL = "kokoro"
-# The first piece is kept short so the first audio leaves quickly; later ones are sentences.
-FIRST_CHUNK_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,9 @@ class SpeechRequest:
     options: SynthesisOptions
     text: str
     speed: float = 1.0
+    # True: a short first piece, then sentences, so audio starts at once. False: the whole
+    # text in one engine call, the least work in total (engines speak short pieces slower).
+    streaming: bool = True
 
 
 Loader = Callable[[], Synthesizer]
@@ -112,7 +113,13 @@ class TextToSpeech:
         raise ModelNotFound(f"The model '{model}' is not a speech model. Available: {known}.")
 
     def request(
-        self, model: str | None, voice: str, text: str, speed: float, language: str | None
+        self,
+        model: str | None,
+        voice: str,
+        text: str,
+        speed: float,
+        language: str | None,
+        streaming: bool = True,
     ) -> SpeechRequest:
         engine = self.engine_of_model(model) if model else None
         try:
@@ -138,7 +145,7 @@ class TextToSpeech:
                 param="model",
             )
         options = SynthesisOptions(voice=voice_id, language=language)
-        return SpeechRequest(engine, options, text, speed)
+        return SpeechRequest(engine, options, text, speed, streaming)
 
     def synthesize(self, request: SpeechRequest) -> Iterator[Samples]:
         """Audio piece by piece, each as soon as it is made. Blocks: run in a worker thread.
@@ -151,9 +158,7 @@ class TextToSpeech:
             stretch = request.speed / native  # the part of the speed the engine cannot reach
             options = replace(request.options, speed=native)
             language = request.options.language or _voice_language(engine, request.options.voice)
-            pieces = stream_chunks(
-                normalize(request.text, language), engine.max_chars, FIRST_CHUNK_CHARS
-            )
+            pieces = _pieces(engine, normalize(request.text, language), request.streaming)
             done = 0
             try:
                 for piece in pieces:
@@ -165,6 +170,14 @@ class TextToSpeech:
             finally:
                 if done < len(pieces):
                     log.info("speech stopped after %d of %d pieces", done, len(pieces))
+
+    def warm_up(self) -> None:
+        """Load every installed engine and speak once, so the first request is not the slow one."""
+        engines = ["piper", *(["kokoro"] if self.kokoro_installed() else [])]
+        for engine in engines:
+            request = self.request(engine, "alloy", "Ready.", 1.0, None)
+            for _ in self.synthesize(request):
+                pass
 
     def sample_rate(self, engine: str) -> int:
         return self.pool.load(engine).sample_rate
@@ -184,6 +197,14 @@ class TextToSpeech:
 
         spec: ModelSpec = self.store.spec(KOKORO_MODEL, "tts")
         return KokoroSynthesizer(self.store.path(spec))
+
+
+def _pieces(engine: Synthesizer, text: str, streaming: bool) -> list[str]:
+    if not streaming:
+        return [text]
+    # A short first piece so audio leaves quickly, then whole sentences in growing pieces.
+    sentences = stream_chunks(text, engine.max_chars, engine.first_chunk_chars)
+    return pack(sentences, 2 * engine.first_chunk_chars, engine.max_chars)
 
 
 def _voice_language(engine: Synthesizer, voice: str) -> str:

@@ -428,3 +428,29 @@ def _last_break(pattern: re.Pattern[str], text: str, limit: int) -> re.Match[str
 def _check_limit(name: str, value: int) -> None:
     if value < 1:
         raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+def pack(pieces: list[str], first_budget: int, max_chars: int) -> list[str]:
+    """Join consecutive pieces into larger ones whose size limit doubles each time.
+
+    The first piece stays as it is (short, so the first audio leaves early). After it, each
+    piece may be twice as long as the one before, up to max_chars: engines speak long inputs
+    faster and more naturally than single short sentences, and while a piece plays, the next
+    one, at most twice its length, is ready before it ends whenever synthesis runs faster than
+    half real time.
+    """
+    if not pieces:
+        return []
+    packed = [pieces[0]]
+    budget = min(max(2 * len(pieces[0]), first_budget), max_chars)
+    current = ""
+    for piece in pieces[1:]:
+        joined = f"{current} {piece}" if current else piece
+        if current and len(joined) > budget:
+            packed.append(current)
+            budget = min(2 * budget, max_chars)
+            joined = piece
+        current = joined
+    if current:
+        packed.append(current)
+    return packed

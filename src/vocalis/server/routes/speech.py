@@ -41,6 +41,9 @@ class SpeechBody(BaseModel):
     instructions: str | None = None  # accepted; Piper and Kokoro have no way to use it
     stream_format: Literal["audio", "sse"] = "audio"
     language: str | None = None
+    # Vocalis extra: false synthesizes the whole text in one pass (least total time, first
+    # audio later) instead of a short first piece and then sentence by sentence.
+    stream: bool = True
 
 
 @router.post("/v1/audio/speech")
@@ -48,7 +51,9 @@ async def create_speech(body: SpeechBody, services: ServicesDep) -> StreamingRes
     if not body.input.strip():
         raise InvalidRequest("The input text is empty.", param="input")
     voice = body.voice.id if isinstance(body.voice, VoiceId) else body.voice
-    request = services.tts.request(body.model, voice, body.input, body.speed, body.language)
+    request = services.tts.request(
+        body.model, voice, body.input, body.speed, body.language, streaming=body.stream
+    )
     # Load the engine before the response starts, so a failure is still a proper error status.
     await services.jobs.run(services.tts.pool.load, request.engine)
     audio = _encoded(services.tts, request, body.response_format)
