@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import jiwer
 import pytest
+from openai import OpenAI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,6 +111,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     )
     yield live
     stop_server(live)
+
+
+@pytest.fixture(scope="session")
+def client(server: LiveServer) -> Iterator[OpenAI]:
+    """The official OpenAI SDK, validating every response against its types."""
+    with OpenAI(
+        base_url=f"{server.url}/v1",
+        api_key="unused",
+        _strict_response_validation=True,
+        max_retries=0,
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -235,4 +236,10 @@ def pull(models: Annotated[list[str], typer.Argument(help="Model ids or aliases.
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # a bad VOCALIS_* variable or config file entry
+        for error in exc.errors():
+            name = "VOCALIS_" + "_".join(str(part) for part in error["loc"]).upper()
+            err.print(f"[red]invalid setting {name}:[/red] {error['msg']}")
+        raise SystemExit(2) from exc

@@ -126,3 +126,18 @@ def test_speak_reads_stdin_and_voices_lists_kokoro(tmp_path: Path) -> None:
     listed = vocalis("voices", "--model", "kokoro", "--json")
     voices = json.loads(listed.stdout)
     assert len(voices) == 54 and {v["model"] for v in voices} == {"kokoro"}
+
+
+def test_a_bad_setting_is_reported_not_a_traceback() -> None:
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-m", "vocalis", "models", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "VOCALIS_MAX_UPLOAD_MB": "-5"},
+    )
+    assert result.returncode == 2
+    assert "invalid setting VOCALIS_MAX_UPLOAD_MB" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from openai import OpenAI
 from openai.types.audio import (
@@ -15,20 +13,9 @@ from openai.types.audio import (
     TranslationVerbose,
 )
 
-from tests.conftest import EVAL_DIR, LiveServer, references, wer
+from tests.conftest import EVAL_DIR, references, wer
 
 JFK = references()["jfk.wav"][1]
-
-
-@pytest.fixture(scope="module")
-def client(server: LiveServer) -> Iterator[OpenAI]:
-    with OpenAI(
-        base_url=f"{server.url}/v1",
-        api_key="unused",
-        _strict_response_validation=True,
-        max_retries=0,
-    ) as client:
-        yield client
 
 
 def test_json(client: OpenAI) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import av
 import httpx
@@ -11,24 +10,13 @@ import numpy as np
 import pytest
 from openai import OpenAI
 
-from tests.conftest import LiveServer, wer
+from tests.conftest import wer
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
     "Please turn on the kitchen lights at seven in the evening.",
 ]
 TEXT = " ".join(SENTENCES)
-
-
-@pytest.fixture(scope="module")
-def client(server: LiveServer) -> Iterator[OpenAI]:
-    with OpenAI(
-        base_url=f"{server.url}/v1",
-        api_key="unused",
-        _strict_response_validation=True,
-        max_retries=0,
-    ) as client:
-        yield client
 
 
 def decoded(data: bytes) -> tuple[int, float, np.ndarray]:
