@@ -253,7 +253,7 @@ def test_stream_chunks_without_text_is_empty() -> None:
 
 def test_first_chunk_prefers_a_clause_break() -> None:
     text = "Well, I think we should go now and come back later. Second."
-    assert stream_chunks(text, 200, first_chunk_chars=30) == [
+    assert stream_chunks(text, 200, first_chunk_chars=20) == [
         "Well,",
         "I think we should go now and come back later.",
         "Second.",
@@ -266,6 +266,19 @@ def test_first_chunk_falls_back_to_the_last_word_break_within_the_limit() -> Non
         "I think we should go",
         "now and come back later.",
         "Second one.",
+    ]
+
+
+def test_first_chunk_never_ends_on_a_word_that_leans_on_the_next() -> None:
+    text = "It works from a fresh clone of the repository on any machine."
+    first, rest = stream_chunks(text, 200, first_chunk_chars=16)
+    assert first == "It works"
+    assert rest == "from a fresh clone of the repository on any machine."
+
+
+def test_a_sentence_under_twice_the_limit_is_not_cut() -> None:
+    assert stream_chunks("It works from a fresh clone.", 200, first_chunk_chars=16) == [
+        "It works from a fresh clone."
     ]
 
 

@@ -407,17 +407,39 @@ def stream_chunks(text: str, max_chars: int, first_chunk_chars: int | None = Non
     return [piece for sentence in sentences for piece in chunk(sentence, max_chars)]
 
 
+# Words that lean on the next one: a first piece never ends with them ("It works from a").
+_CLINGING = frozenset(
+    {
+        "a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "from", "with", "and",
+        "or", "but", "nor", "so", "as", "if", "than", "that", "my", "your", "his", "her",
+        "its", "our", "their", "this", "these", "those", "is", "are", "was", "were", "be",
+    }
+)  # fmt: skip
+
+
 def _split_head(sentence: str, limit: int) -> list[str]:
-    if len(sentence) <= limit:
+    # Cutting a sentence only a little longer than the limit gains little and costs prosody.
+    if len(sentence) <= 2 * limit:
         return [sentence]
     cut = (
         _last_break(_CLAUSE_BREAK, sentence, limit)
-        or _last_break(_WORD_BREAK, sentence, limit)
+        or _last_word_break(sentence, limit)
         or _WORD_BREAK.search(sentence)
     )
     if cut is None:
         return [sentence]
     return [sentence[: cut.start()], sentence[cut.end() :]]
+
+
+def _last_word_break(text: str, limit: int) -> re.Match[str] | None:
+    fitting = [m for m in _WORD_BREAK.finditer(text) if 0 < m.start() <= limit]
+    free = [m for m in fitting if _last_word(text[: m.start()]) not in _CLINGING]
+    candidates = free or fitting
+    return candidates[-1] if candidates else None
+
+
+def _last_word(text: str) -> str:
+    return text.rsplit(maxsplit=1)[-1].strip(".,;:!?\"'").lower() if text.strip() else ""
 
 
 def _last_break(pattern: re.Pattern[str], text: str, limit: int) -> re.Match[str] | None:
