@@ -127,3 +127,32 @@ def test_resample_identity_and_empty() -> None:
     assert np.array_equal(resample(samples, 16000, 16000), samples)
     empty = np.zeros(0, dtype=np.float32)
     assert len(resample(empty, 8000, 16000)) == 0
+
+
+@pytest.mark.parametrize(
+    ("container", "codec"),
+    [
+        ("mp4", "aac"),
+        ("webm", "libopus"),
+        ("ogg", "libopus"),
+        ("mp3", "libmp3lame"),
+    ],
+)
+def test_other_containers_decode(tmp_path: Path, container: str, codec: str) -> None:
+    """m4a/mp4, webm, ogg (opus and vorbis): what browsers and phones upload."""
+    import av as pyav
+
+    source = decode_file(recording("jfk.wav"))
+    target = tmp_path / f"jfk.{container}"
+    rate = 48_000 if codec == "libopus" else 16_000
+    with pyav.open(str(target), mode="w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        frame = pyav.AudioFrame.from_ndarray(source.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    samples = decode_file(target)
+    assert abs(len(samples) / SAMPLE_RATE - 11.0) < 0.15
+    assert float(np.sqrt(np.mean(samples**2))) > 0.01

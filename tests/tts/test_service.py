@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vocalis.config import Settings
@@ -93,3 +94,25 @@ def test_whole_text_in_one_call_when_not_streaming(tmp_path: Path) -> None:
     assert not made.streaming
     list(tts.synthesize(SpeechRequest("piper", made.options, TEXT, 1.0, streaming=False)))
     assert engine.calls == [TEXT]
+
+
+def test_a_piper_voice_dropped_into_the_voices_dir_is_listed_and_speaks(tmp_path: Path) -> None:
+    real = Settings()
+    store = ModelStore(default_catalog(), real.models_dir, allow_download=False)
+    joe = store.path(store.spec("piper-en_US-joe-medium"))
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "en_GB-guest-medium.onnx").symlink_to(joe / "en_US-joe-medium.onnx")
+    config = (joe / "en_US-joe-medium.onnx.json").read_text().replace('"en_US"', '"en_GB"')
+    (voices / "en_GB-guest-medium.onnx.json").write_text(config)
+    (voices / "incomplete.onnx").write_bytes(b"no config beside it")
+
+    settings = Settings(models_dir=real.models_dir, voices_dir=voices, allow_download=False)
+    tts = TextToSpeech(settings, store)
+    listed = {v.id: v for v in tts.voices("piper")}
+    assert set(listed) == {"en_US-joe-medium", "en_GB-guest-medium"}
+    assert listed["en_GB-guest-medium"].language == "en-GB"
+    request = tts.request(None, "en_GB-guest-medium", "Hello there.", 1.0, None)
+    assert request.engine == "piper"
+    audio = np.concatenate(list(tts.synthesize(request)))
+    assert 0.5 < len(audio) / tts.sample_rate("piper") < 3
