@@ -61,8 +61,6 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(100.0, gt=0)
     max_audio_seconds: float = Field(3 * 3600.0, gt=0)
 
-    config_file: Path | None = None
-
     @field_validator("models_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
