@@ -38,6 +38,17 @@ def references() -> dict[str, tuple[str, str]]:
         }
 
 
+def installed_model(name: str) -> Path:
+    """The directory of a model from the user's models dir, assembled offline if needed."""
+    from vocalis.config import Settings
+    from vocalis.models.catalog import default_catalog
+    from vocalis.models.store import ModelStore
+
+    settings = Settings()
+    store = ModelStore(default_catalog(), settings.models_dir, allow_download=False)
+    return store.path(store.spec(name))
+
+
 def normalise(text: str) -> str:
     text = text.lower().replace("-", " ")
     return " ".join(re.sub(r"[^\w' ]+", " ", text).split())

@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vocalis.config import Settings
-from vocalis.models.catalog import default_catalog
-from vocalis.models.store import ModelStore
+from tests.conftest import installed_model
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer
 from vocalis.tts.kokoro import KokoroSynthesizer, espeak_language
 
@@ -18,11 +16,7 @@ SENTENCE = "Hello world, this is a test."
 
 @pytest.fixture(scope="session")
 def kokoro_dir() -> Path:
-    settings = Settings()
-    store = ModelStore(
-        default_catalog(), settings.models_dir, settings.local_models, allow_download=False
-    )
-    return store.path(store.spec("kokoro"))
+    return installed_model("kokoro")
 
 
 @pytest.fixture(scope="session")

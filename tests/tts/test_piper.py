@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vocalis.config import Settings
-from vocalis.models.catalog import default_catalog
-from vocalis.models.store import ModelStore
+from tests.conftest import installed_model
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer
 from vocalis.tts.piper import PiperSynthesizer, length_scale
 
@@ -20,11 +18,7 @@ SENTENCE = "Hello world, this is a test."
 
 @pytest.fixture(scope="session")
 def joe_dir() -> Path:
-    settings = Settings()
-    store = ModelStore(
-        default_catalog(), settings.models_dir, settings.local_models, allow_download=False
-    )
-    return store.path(store.spec("piper-en_US-joe-medium"))
+    return installed_model("piper-en_US-joe-medium")
 
 
 @pytest.fixture(scope="session")
