@@ -156,6 +156,7 @@ def test_speech_models(http: httpx.Client, client: OpenAI) -> None:
         ({"response_format": "ogg"}, 400, "response_format"),
         ({"stream_format": "chunks"}, 400, "stream_format"),
         ({"voice": "af_nobody(1)+af_heart(1)"}, 400, "voice"),
+        ({"model": "kokoro", "voice": "af_heart", "language": "de"}, 400, "language"),
     ],
 )
 def test_bad_requests(http: httpx.Client, body: dict[str, object], status: int, param: str) -> None:

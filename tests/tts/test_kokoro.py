@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import installed_model
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer
-from vocalis.tts.kokoro import KokoroSynthesizer, espeak_language
+from vocalis.tts.kokoro import KokoroSynthesizer
+from vocalis.tts.voices import espeak_language
 
 SENTENCE = "Hello world, this is a test."
 

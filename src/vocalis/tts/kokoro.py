@@ -16,49 +16,11 @@ import onnxruntime
 from kokoro_onnx import Kokoro
 
 from vocalis.tts.base import Samples, SynthesisOptions, Voice
-from vocalis.tts.voices import kokoro_voice, parse_blend
+from vocalis.tts.voices import espeak_language, kokoro_voice, parse_blend
 
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
 SAMPLE_RATE = 24_000
 STYLE_SHAPE = (510, 1, 256)
-
-# espeak-ng language of each voice prefix (the first letter of af_heart, bm_george, ...).
-_PREFIX_LANGUAGES = {
-    "a": "en-us",
-    "b": "en-gb",
-    "e": "es",
-    "f": "fr-fr",
-    "h": "hi",
-    "i": "it",
-    "j": "ja",
-    "p": "pt-br",
-    "z": "cmn",
-}
-# A request's language (BCP-47, lower case) -> espeak-ng language. Primary subtags not
-# listed by their full tag fall back to the entry of the primary subtag.
-_LANGUAGES = {
-    "en": "en-us",
-    "en-us": "en-us",
-    "en-gb": "en-gb",
-    "es": "es",
-    "fr": "fr-fr",
-    "hi": "hi",
-    "it": "it",
-    "ja": "ja",
-    "pt": "pt-br",
-    "zh": "cmn",
-    "cmn": "cmn",
-}
-
-
-def espeak_language(language: str) -> str:
-    """espeak-ng's name for a request language: "en" -> "en-us", "zh-CN" -> "cmn"."""
-    tag = language.strip().lower().replace("_", "-")
-    found = _LANGUAGES.get(tag) or _LANGUAGES.get(tag.split("-")[0])
-    if found is None:
-        supported = ", ".join(sorted(_LANGUAGES))
-        raise ValueError(f"Kokoro does not speak '{language}'; it speaks {supported}")
-    return found
 
 
 class _NoVoicesFile(io.BytesIO):
@@ -151,10 +113,9 @@ class KokoroSynthesizer:
         return np.asarray(blend, dtype=np.float32)
 
     def language(self, options: SynthesisOptions) -> str:
-        """espeak-ng language: the request's, else that of the (first) voice's prefix."""
-        if options.language:
-            return espeak_language(options.language)
-        return _PREFIX_LANGUAGES.get(options.voice.strip()[:1], "en-us")
+        """espeak-ng language: the request's, else that of the (first) voice."""
+        first = options.voice.split("+")[0].split("(")[0].strip()
+        return espeak_language(options.language or kokoro_voice(first).language)
 
     def synthesize(self, text: str, options: SynthesisOptions) -> Samples:
         style = self.style(options.voice)

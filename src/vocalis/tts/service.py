@@ -16,7 +16,13 @@ from vocalis.models.pool import ModelPool
 from vocalis.models.store import ModelStore
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer, Voice
 from vocalis.tts.text import normalize, pack, stream_chunks
-from vocalis.tts.voices import PIPER_DEFAULT_VOICE, TTS_ALIASES, choose_voice, kokoro_voice
+from vocalis.tts.voices import (
+    PIPER_DEFAULT_VOICE,
+    TTS_ALIASES,
+    choose_voice,
+    espeak_language,
+    kokoro_voice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +150,11 @@ class TextToSpeech:
                 "(needs npm for its voices).",
                 param="model",
             )
+        if engine == "kokoro" and language:
+            try:
+                espeak_language(language)
+            except ValueError as exc:
+                raise InvalidRequest(str(exc), param="language") from exc
         options = SynthesisOptions(voice=voice_id, language=language)
         return SpeechRequest(engine, options, text, speed, streaming)
 

@@ -36,6 +36,12 @@ KOKORO_LANGUAGES = {
     "i": "it-IT", "j": "ja-JP", "p": "pt-BR", "z": "zh-CN",
 }  # fmt: skip
 KOKORO_GENDERS = {"f": "female", "m": "male"}
+# A language (BCP-47, lower case) -> the espeak-ng language Kokoro phonemizes with. A tag not
+# listed whole falls back to its primary subtag: "fr-CA" -> "fr" -> "fr-fr".
+KOKORO_ESPEAK = {
+    "en": "en-us", "en-us": "en-us", "en-gb": "en-gb", "es": "es", "fr": "fr-fr", "hi": "hi",
+    "it": "it", "ja": "ja", "pt": "pt-br", "zh": "cmn", "cmn": "cmn",
+}  # fmt: skip
 
 _BLEND_PART = re.compile(r"^\s*([a-z]{2}_[a-z0-9]+)\s*(?:\(\s*([0-9]*\.?[0-9]+)\s*\))?\s*$")
 
@@ -49,6 +55,19 @@ def kokoro_voice(name: str) -> Voice:
         gender=KOKORO_GENDERS.get(name[1], "unknown"),
         model="kokoro",
     )
+
+
+def espeak_language(language: str) -> str:
+    """espeak-ng's name for a language Kokoro speaks: "en" -> "en-us", "zh-CN" -> "cmn".
+
+    Raises ValueError for a language Kokoro does not speak.
+    """
+    tag = language.strip().lower().replace("_", "-")
+    found = KOKORO_ESPEAK.get(tag) or KOKORO_ESPEAK.get(tag.split("-")[0])
+    if found is None:
+        supported = ", ".join(sorted(KOKORO_ESPEAK))
+        raise ValueError(f"Kokoro does not speak '{language}'; it speaks {supported}.")
+    return found
 
 
 def parse_blend(voice: str) -> list[tuple[str, float]] | None:
