@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import jiwer
+import numpy as np
 import pytest
 from openai import OpenAI
 
@@ -47,6 +48,11 @@ def installed_model(name: str) -> Path:
     settings = Settings()
     store = ModelStore(default_catalog(), settings.models_dir, allow_download=False)
     return store.path(store.spec(name))
+
+
+def rms(audio: np.ndarray) -> float:
+    """Root mean square level of a signal: about 0.1 for speech, 0 for silence."""
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
 def normalise(text: str) -> str:

@@ -57,9 +57,6 @@ def run_transcription(
         for segment in result.segments:
             segments.append(segment)
             bar.update(progress, completed=min(segment.end, seconds))
-    if fmt == "json":
-        return json.dumps(formats.to_json(result.info, segments), ensure_ascii=False)
-    if fmt == "verbose_json":
-        body = formats.to_verbose_json(result.info, segments, task=task, word_level=True)
-        return json.dumps(body, ensure_ascii=False, indent=2)
-    return formats.render_text(fmt, segments)
+    words = frozenset({"segment", "word"})
+    body = formats.render(fmt, result.info, segments, task=task, granularities=words)
+    return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, indent=2)

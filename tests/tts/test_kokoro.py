@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import installed_model
+from tests.conftest import installed_model, rms
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer
 from vocalis.tts.kokoro import KokoroSynthesizer
 from vocalis.tts.voices import espeak_language
@@ -28,10 +28,6 @@ def kokoro(kokoro_dir: Path) -> KokoroSynthesizer:
 @pytest.fixture(scope="session")
 def heart(kokoro: KokoroSynthesizer) -> Samples:
     return kokoro.synthesize(SENTENCE, SynthesisOptions("af_heart"))
-
-
-def rms(audio: Samples) -> float:
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
 def test_it_is_a_synthesizer(kokoro: KokoroSynthesizer) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import installed_model
-from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer
+from tests.conftest import installed_model, rms
+from vocalis.tts.base import SynthesisOptions, Synthesizer
 from vocalis.tts.piper import PiperSynthesizer, length_scale
 
 JOE = "en_US-joe-medium"
@@ -24,10 +24,6 @@ def joe_dir() -> Path:
 @pytest.fixture(scope="session")
 def piper(joe_dir: Path) -> PiperSynthesizer:
     return PiperSynthesizer([joe_dir])
-
-
-def rms(audio: Samples) -> float:
-    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))
 
 
 def test_it_is_a_synthesizer(piper: PiperSynthesizer) -> None:

@@ -86,7 +86,8 @@ def to_verbose_json(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "task": task,
-        "language": info.language,
+        # A translation's language is its output's, as OpenAI reports it.
+        "language": "en" if task == "translate" else info.language,
         "duration": info.duration,
         "text": full_text(segments),
     }
@@ -116,6 +117,29 @@ def _segment(s: Segment) -> dict[str, Any]:
         "compression_ratio": s.compression_ratio,
         "no_speech_prob": s.no_speech_prob,
     }
+
+
+def render(
+    fmt: str,
+    info: TranscriptionInfo,
+    segments: Sequence[Segment],
+    *,
+    task: Task,
+    granularities: frozenset[str] = frozenset({"segment"}),
+    with_logprobs: bool = False,
+) -> dict[str, Any] | str:
+    """The response body: a JSON object for json and verbose_json, text for the others."""
+    if fmt == "json":
+        return to_json(info, segments, with_logprobs=with_logprobs)
+    if fmt == "verbose_json":
+        return to_verbose_json(
+            info,
+            segments,
+            task=task,
+            segment_level="segment" in granularities,
+            word_level="word" in granularities,
+        )
+    return render_text(fmt, segments)
 
 
 def render_text(fmt: str, segments: Sequence[Segment]) -> str:

@@ -195,20 +195,17 @@ def _transcribe(
 
 def _render(job: SpeechJob, info: TranscriptionInfo, segments: list[Segment]) -> Response:
     fmt = job.response_format
-    if fmt == "json":
-        return JSONResponse(formats.to_json(info, segments, with_logprobs=job.with_logprobs))
-    if fmt == "verbose_json":
-        if job.options.task == "translate":
-            info = TranscriptionInfo("en", 1.0, info.duration)
-        body = formats.to_verbose_json(
-            info,
-            segments,
-            task=job.options.task,
-            segment_level="segment" in job.granularities,
-            word_level="word" in job.granularities,
-        )
+    body = formats.render(
+        fmt,
+        info,
+        segments,
+        task=job.options.task,
+        granularities=job.granularities,
+        with_logprobs=job.with_logprobs,
+    )
+    if isinstance(body, dict):
         return JSONResponse(body)
-    return Response(formats.render_text(fmt, segments), media_type=formats.MEDIA_TYPES[fmt])
+    return Response(body, media_type=formats.MEDIA_TYPES[fmt])
 
 
 def _stream_events(
