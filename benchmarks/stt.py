@@ -23,14 +23,16 @@ from faster_whisper import WhisperModel
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.recording import build  # noqa: E402
 from tests.conftest import eval_dir, start_server, stop_server, wer  # noqa: E402
-from vocalis.audio.decode import decode  # noqa: E402
+from tests.recordings import short  # noqa: E402
+from vocalis.audio.decode import stream  # noqa: E402
 from vocalis.config import Settings  # noqa: E402
 from vocalis.models.catalog import default_catalog  # noqa: E402
 from vocalis.models.store import ModelStore  # noqa: E402
 from vocalis.stt.base import TranscriptionOptions  # noqa: E402
 from vocalis.stt.faster_whisper import FasterWhisperTranscriber  # noqa: E402
+from vocalis.stt.service import SpeechToText  # noqa: E402
+from vocalis.stt.windowed import transcribe_windows  # noqa: E402
 
 
 def main() -> None:
@@ -42,21 +44,15 @@ def main() -> None:
     settings = Settings()
     store = ModelStore(default_catalog(), settings.models_dir, settings.local_models)
     model_dir = store.path(store.spec(args.model))
-    wav, reference, seconds = build(eval_dir())
+    wav, reference, seconds = short(eval_dir())
     threads = os.cpu_count() or 1
     print(f"recording: {seconds:.1f} s, model {args.model}, {threads} CPU threads, int8")
 
     plain_model = WhisperModel(
         str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads
     )
-    engine = FasterWhisperTranscriber(
-        model_dir,
-        cpu_threads=threads,
-        batched_min_seconds=settings.batched_min_seconds,
-        batch_size=settings.batch_size,
-        beam_size=settings.beam_size,
-        batched_beam_size=settings.batched_beam_size,
-    )
+    engine = FasterWhisperTranscriber(model_dir, cpu_threads=threads, beam_size=settings.beam_size)
+    windowing = SpeechToText(settings, store).windowing
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "recording.wav"
         path.write_bytes(wav)
@@ -67,9 +63,9 @@ def main() -> None:
 
         def direct() -> str:
             with path.open("rb") as f:
-                audio = decode(f, max_seconds=settings.max_audio_seconds)
-            result = engine.transcribe(audio, TranscriptionOptions())
-            return "".join(s.text for s in result.segments)
+                audio = stream(f, max_seconds=settings.max_audio_seconds)
+                result = transcribe_windows(engine, audio, TranscriptionOptions(), windowing)
+                return "".join(s.text for s in result.segments)
 
         server = start_server(
             Path(tmp), VOCALIS_PRELOAD="true", VOCALIS_DEFAULT_STT_MODEL=args.model

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vocalis.audio.decode import SAMPLE_RATE, decode
+from vocalis.audio import decode
 from vocalis.config import Settings
 from vocalis.models.store import ModelStore
 from vocalis.stt import formats
@@ -33,30 +33,29 @@ def run_transcription(
     stt = SpeechToText(settings, store)
     spec = stt.resolve(model)
     language = check_language(language, spec)
-    with path.open("rb") as f:
-        audio = decode(f, max_seconds=settings.max_audio_seconds)
-    seconds = len(audio) / SAMPLE_RATE
     task: Task = "translate" if translate else "transcribe"
     options = TranscriptionOptions(
         task=task, language=language, word_timestamps=fmt == "verbose_json"
     )
     segments: list[Segment] = []
-    with (
-        stt.borrow(spec) as transcriber,
-        Progress(
-            TextColumn(path.name),
-            BarColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=seconds < PROGRESS_MIN_SECONDS,
-        ) as bar,
-    ):
-        result = transcriber.transcribe(audio, options)
-        progress = bar.add_task(path.name, total=seconds)
-        for segment in result.segments:
-            segments.append(segment)
-            bar.update(progress, completed=min(segment.end, seconds))
+    with path.open("rb") as f:
+        seconds = decode.declared_seconds(f)
+        audio = decode.stream(f, max_seconds=settings.max_audio_seconds)
+        with (
+            stt.transcribe(spec, audio, options) as result,
+            Progress(
+                TextColumn(path.name),
+                BarColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+                disable=(seconds or 0) < PROGRESS_MIN_SECONDS,
+            ) as bar,
+        ):
+            progress = bar.add_task(path.name, total=seconds)
+            for segment in result.segments:
+                segments.append(segment)
+                bar.update(progress, completed=segment.end)
     words = frozenset({"segment", "word"})
     body = formats.render(fmt, result.info, segments, task=task, granularities=words)
     return body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, indent=2)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import eval_dir
-from vocalis.audio.decode import SAMPLE_RATE, Samples, decode, decode_pcm
+from vocalis.audio.decode import SAMPLE_RATE, RawPcm, Samples, decode
 from vocalis.audio.encode import resample
 from vocalis.errors import InvalidAudio, PayloadTooLarge
 
@@ -73,7 +73,7 @@ def test_decode_pcm_int16_stereo_8k_is_resampled_and_downmixed() -> None:
     right = np.zeros(frames, dtype="<i2")
     data = np.stack([left, right], axis=1).tobytes()
 
-    samples = decode_pcm(data, rate=8000, channels=2, max_seconds=30)
+    samples = decode_pcm(data, RawPcm(8000, 2), 30)
 
     assert samples.dtype == np.float32
     assert len(samples) == pytest.approx(2 * SAMPLE_RATE, abs=32)
@@ -83,23 +83,27 @@ def test_decode_pcm_int16_stereo_8k_is_resampled_and_downmixed() -> None:
 
 def test_decode_pcm_at_16k_mono_is_passed_through() -> None:
     values = np.array([0, 16384, -32768, 32767], dtype="<i2")
-    samples = decode_pcm(values.tobytes(), rate=16000, channels=1, max_seconds=1)
+    samples = decode_pcm(values.tobytes(), RawPcm(16000, 1), 1)
     assert samples.dtype == np.float32
     assert samples.tolist() == pytest.approx([0.0, 0.5, -1.0, 32767 / 32768])
 
 
 def test_decode_pcm_odd_byte_count_is_invalid() -> None:
     with pytest.raises(InvalidAudio, match="multiple of 2 bytes"):
-        decode_pcm(b"\x00\x01\x02", rate=16000, channels=1, max_seconds=10)
+        decode_pcm(b"\x00\x01\x02", RawPcm(16000, 1), 10)
     with pytest.raises(InvalidAudio, match="multiple of 4 bytes"):
-        decode_pcm(b"\x00" * 6, rate=16000, channels=2, max_seconds=10)
+        decode_pcm(b"\x00" * 6, RawPcm(16000, 2), 10)
 
 
 def test_decode_pcm_empty_and_too_long() -> None:
     with pytest.raises(InvalidAudio, match="empty"):
-        decode_pcm(b"", rate=16000, channels=1, max_seconds=10)
+        decode_pcm(b"", RawPcm(16000, 1), 10)
     with pytest.raises(PayloadTooLarge):
-        decode_pcm(b"\x00\x00" * 16001, rate=16000, channels=1, max_seconds=1)
+        decode_pcm(b"\x00\x00" * 16001, RawPcm(16000, 1), 1)
+
+
+def decode_pcm(data: bytes, raw: RawPcm, max_seconds: float) -> Samples:
+    return decode(io.BytesIO(data), max_seconds=max_seconds, raw=raw)
 
 
 def test_empty_file_is_invalid() -> None:

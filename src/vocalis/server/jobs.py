@@ -2,21 +2,36 @@
 
 At most `max_running` jobs run at once in worker threads; up to `max_queued` more wait;
 beyond that a request is refused with 429 so a burst cannot pile up unbounded work.
+
+A long job (a recording of many minutes) calls its `Pace` between steps: once it says it
+is long it becomes background work and waits while foreground jobs (a 3-s command, a
+sentence to speak) run, so they are not slowed by sharing the cores with it; and it stops
+at its next step when its client has gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import ParamSpec, TypeVar
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
 
 from vocalis.errors import ServerBusy
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# A background job waits at most this long per step, so steady short work cannot starve it.
+GIVE_WAY_SECONDS = 10.0
+# How often a request's connection is checked while its job runs.
+DISCONNECT_POLL_SECONDS = 0.5
+
+
+class JobCancelled(Exception):
+    """The client went away; the job stopped at its next step."""
 
 
 class JobQueue:
@@ -25,8 +40,11 @@ class JobQueue:
         self.max_queued = max_queued
         self.retry_after = retry_after
         self._slots = asyncio.Semaphore(max_running)
+        # Guards `running` and `background`, which worker threads wait on.
+        self._state = threading.Condition()
         self.waiting = 0
         self.running = 0
+        self.background = 0
 
     def check_capacity(self) -> None:
         if self._slots.locked() and self.waiting >= self.max_queued:
@@ -49,12 +67,18 @@ class JobQueue:
             await self._slots.acquire()
         finally:
             self.waiting -= 1
-        self.running += 1
+        self._count(running=1)
         try:
             yield
         finally:
-            self.running -= 1
+            self._count(running=-1)
             self._slots.release()
+
+    def _count(self, running: int = 0, background: int = 0) -> None:
+        with self._state:
+            self.running += running
+            self.background += background
+            self._state.notify_all()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking call in a worker thread once a slot is free."""
@@ -73,3 +97,55 @@ class JobQueue:
         async with self._occupy():
             async for item in iterate_in_threadpool(iterator):
                 yield item
+
+    @contextmanager
+    def pace(self, cancelled: threading.Event | None = None) -> Iterator[Pace]:
+        """A job's pace for the duration of the block; use it inside the job."""
+        pace = Pace(self, cancelled or threading.Event())
+        try:
+            yield pace
+        finally:
+            if pace.background:
+                self._count(background=-1)
+
+    def give_way(self) -> None:
+        """In a background job's thread: wait while any foreground job runs."""
+        with self._state:
+            self._state.wait_for(lambda: self.running <= self.background, GIVE_WAY_SECONDS)
+
+
+class Pace:
+    def __init__(self, queue: JobQueue, cancelled: threading.Event):
+        self.queue = queue
+        self.cancelled = cancelled
+        self.background = False
+
+    def step(self, long: bool) -> None:
+        """Between two steps of a job: stop if cancelled; if long, let foreground work go first."""
+        if self.cancelled.is_set():
+            raise JobCancelled
+        if not long:
+            return
+        if not self.background:
+            self.background = True
+            self.queue._count(background=1)
+        self.queue.give_way()
+        if self.cancelled.is_set():
+            raise JobCancelled
+
+
+@asynccontextmanager
+async def cancel_on_disconnect(request: Request) -> AsyncIterator[threading.Event]:
+    """An event that is set when the request's client disconnects, for a job to check."""
+    cancelled = threading.Event()
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+        cancelled.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield cancelled
+    finally:
+        watcher.cancel()

@@ -21,7 +21,9 @@ class TranscriptionOptions:
     word_timestamps: bool = False
     vad_filter: bool = False
     hotwords: str | None = None
-    beam_size: int | None = None  # None: the backend's default for the audio's length
+    beam_size: int | None = None  # None: the backend's default
+    # Whisper's context from one 30-s chunk to the next; off for long recordings.
+    condition_on_previous_text: bool = True
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import ctranslate2
 import numpy as np
 import numpy.typing as npt
-from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper import WhisperModel
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from vocalis.stt.base import Segment, Transcription, TranscriptionInfo, TranscriptionOptions, Word
@@ -31,10 +31,7 @@ class FasterWhisperTranscriber:
         compute_type: str = "int8",
         cpu_threads: int = 0,
         num_workers: int = 1,
-        batched_min_seconds: float = 30.0,
-        batch_size: int = 8,
         beam_size: int = 5,
-        batched_beam_size: int = 1,
     ):
         self.model = WhisperModel(
             str(model_dir),
@@ -43,40 +40,21 @@ class FasterWhisperTranscriber:
             cpu_threads=cpu_threads,
             num_workers=num_workers,
         )
-        self.batched = BatchedInferencePipeline(self.model)
-        self.batched_min_seconds = batched_min_seconds
-        self.batch_size = batch_size
         self.beam_size = beam_size
-        self.batched_beam_size = batched_beam_size
-
-    def uses_batching(self, seconds: float) -> bool:
-        return seconds >= self.batched_min_seconds > 0
 
     def transcribe(
         self, audio: npt.NDArray[np.float32], options: TranscriptionOptions
     ) -> Transcription:
-        seconds = len(audio) / SAMPLE_RATE
         language, probability = options.language, 1.0
         if language is None:
             language, probability = self.detect_language(audio)
-        common = _engine_options(options) | {"language": language}
-        segments: Iterable[Any]
-        if self.uses_batching(seconds):
-            # Long audio: VAD cuts it into speech chunks that are decoded as one batch.
-            segments, info = self.batched.transcribe(
-                audio,
-                batch_size=self.batch_size,
-                vad_filter=True,
-                beam_size=options.beam_size or self.batched_beam_size,
-                **common,
-            )
-        else:
-            segments, info = self.model.transcribe(
-                audio,
-                vad_filter=options.vad_filter,
-                beam_size=options.beam_size or self.beam_size,
-                **common,
-            )
+        segments, info = self.model.transcribe(
+            audio,
+            language=language,
+            vad_filter=options.vad_filter,
+            beam_size=options.beam_size or self.beam_size,
+            **_engine_options(options),
+        )
         return Transcription(
             TranscriptionInfo(language, probability, info.duration), _convert(segments)
         )
@@ -122,6 +100,7 @@ def _engine_options(options: TranscriptionOptions) -> dict[str, Any]:
         "temperature": temperature,
         "word_timestamps": options.word_timestamps,
         "hotwords": options.hotwords or None,
+        "condition_on_previous_text": options.condition_on_previous_text,
     }
 
 

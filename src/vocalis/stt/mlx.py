@@ -36,6 +36,7 @@ class MlxTranscriber:
             task=options.task,
             initial_prompt=options.prompt,
             word_timestamps=options.word_timestamps,
+            condition_on_previous_text=options.condition_on_previous_text,
             temperature=options.temperature if options.temperature is not None else 0.0,
         )
         info = TranscriptionInfo(result.get("language", "en"), 1.0, len(audio) / 16_000)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from vocalis.audio.decode import Samples
 from vocalis.config import Settings
 from vocalis.models.catalog import ModelSpec
 from vocalis.models.pool import ModelPool
 from vocalis.models.store import ModelStore
 from vocalis.stt.backends import BackendChoice, PlatformFacts, choose_backend, detect_platform
-from vocalis.stt.base import Transcriber
+from vocalis.stt.base import Transcriber, Transcription, TranscriptionOptions
+from vocalis.stt.windowed import Checkpoint, Windowing, transcribe_windows
 
 
 class SpeechToText:
@@ -25,6 +27,12 @@ class SpeechToText:
             settings.compute_type,
         )
         self.pool: ModelPool[Transcriber] = ModelPool(self._load, settings.model_idle_timeout)
+        self.windowing = Windowing(
+            window_seconds=settings.window_seconds,
+            search_seconds=min(20.0, settings.window_seconds / 4),
+            long_seconds=settings.long_audio_seconds,
+            long_beam_size=settings.long_beam_size,
+        )
 
     @property
     def default_model(self) -> str:
@@ -38,6 +46,21 @@ class SpeechToText:
         """A loaded transcriber, loading it on first use. Blocks: call from a worker thread."""
         with self.pool.use(spec.id) as transcriber:
             yield transcriber
+
+    @contextmanager
+    def transcribe(
+        self,
+        spec: ModelSpec,
+        audio: Iterable[Samples],
+        options: TranscriptionOptions,
+        checkpoint: Checkpoint | None = None,
+    ) -> Iterator[Transcription]:
+        """Audio of any length, window by window, while the model stays borrowed.
+
+        Blocks: call from a worker thread, and iterate the segments inside the block.
+        """
+        with self.borrow(spec) as transcriber:
+            yield transcribe_windows(transcriber, audio, options, self.windowing, checkpoint)
 
     def _load(self, model_id: str) -> Transcriber:
         spec = self.store.spec(model_id, "stt")
@@ -54,8 +77,5 @@ class SpeechToText:
             compute_type=self.choice.compute_type,
             cpu_threads=threads,
             num_workers=self.settings.max_concurrent_jobs,
-            batched_min_seconds=self.settings.batched_min_seconds,
-            batch_size=self.settings.batch_size,
             beam_size=self.settings.beam_size,
-            batched_beam_size=self.settings.batched_beam_size,
         )

@@ -5,24 +5,31 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from vocalis.audio.decode import Samples, decode, decode_pcm
+from vocalis.audio import decode
+from vocalis.audio.decode import RawPcm, Samples
 from vocalis.errors import InvalidRequest, PayloadTooLarge, VocalisError
 from vocalis.models.catalog import ModelSpec
 from vocalis.server.deps import Services, ServicesDep
+from vocalis.server.jobs import JobCancelled, Pace, cancel_on_disconnect
 from vocalis.stt import formats
 from vocalis.stt.base import Segment, TranscriptionInfo, TranscriptionOptions
 from vocalis.stt.languages import check_language
+from vocalis.stt.windowed import Checkpoint, Progress
 
 router = APIRouter(tags=["speech-to-text"])
 access_log = logging.getLogger("vocalis.access")
+progress_log = logging.getLogger("vocalis.progress")
+# What a client that has gone gets, for the log: nginx's "client closed request".
+CLIENT_CLOSED = 499
 
 GRANULARITIES = frozenset({"word", "segment"})
 # Whisper's encoder sees 50 frames per second of audio; reported as input tokens when streaming.
@@ -46,6 +53,7 @@ Text = Annotated[str | None, Form()]
 @router.post("/v1/audio/transcriptions")
 async def create_transcription(
     services: ServicesDep,
+    request: Request,
     file: Annotated[UploadFile, File()],
     model: Text = None,
     language: Text = None,
@@ -83,12 +91,13 @@ async def create_transcription(
         _granularities(words),
         with_logprobs=bool(include and "logprobs" in include),
     )
-    return await _respond(services, job, file, stream, (sample_rate, channels))
+    return await _respond(services, request, job, file, stream, _raw(sample_rate, channels))
 
 
 @router.post("/v1/audio/translations")
 async def create_translation(
     services: ServicesDep,
+    request: Request,
     file: Annotated[UploadFile, File()],
     model: Text = None,
     prompt: Text = None,
@@ -114,7 +123,11 @@ async def create_translation(
         beam_size=beam_size,
     )
     job = SpeechJob(spec, options, _response_format(response_format), frozenset({"segment"}))
-    return await _respond(services, job, file, False, (sample_rate, channels))
+    return await _respond(services, request, job, file, False, _raw(sample_rate, channels))
+
+
+def _raw(sample_rate: int | None, channels: int) -> RawPcm | None:
+    return RawPcm(sample_rate, channels) if sample_rate else None
 
 
 def _response_format(value: str) -> str:
@@ -157,10 +170,11 @@ def _vad(vad_filter: bool | None, chunking_strategy: str | None) -> bool:
 
 async def _respond(
     services: Services,
+    request: Request,
     job: SpeechJob,
     file: UploadFile,
     stream: bool,
-    pcm: tuple[int | None, int],
+    raw: RawPcm | None,
 ) -> Response:
     limit = services.settings.max_upload_bytes
     if file.size is not None and file.size > limit:
@@ -169,28 +183,55 @@ async def _respond(
             "(setting VOCALIS_MAX_UPLOAD_MB)."
         )
     started = time.perf_counter()
-    audio = await services.jobs.run(_decode, file, pcm, services.settings.max_audio_seconds)
     if stream:
+        audio = await services.jobs.run(_open, services, file, raw)
         events = services.jobs.stream(_stream_events(services, job, audio, started))
         return StreamingResponse(events, media_type="text/event-stream")
-    info, segments = await services.jobs.run(_transcribe, services, job, audio)
+    async with cancel_on_disconnect(request) as cancelled:
+        try:
+            info, segments = await services.jobs.run(
+                _transcribe, services, job, file, raw, cancelled, started
+            )
+        except JobCancelled:
+            _log_progress("cancelled", job, started)
+            return Response(status_code=CLIENT_CLOSED)
     _log(job, info, started)
     return _render(job, info, segments)
 
 
-def _decode(file: UploadFile, pcm: tuple[int | None, int], max_seconds: float) -> Samples:
-    rate, channels = pcm
-    if rate is not None:
-        return decode_pcm(file.file.read(), rate=rate, channels=channels, max_seconds=max_seconds)
-    return decode(file.file, max_seconds=max_seconds)
+def _open(services: Services, file: UploadFile, raw: RawPcm | None) -> Iterator[Samples]:
+    """The upload as decoded pieces; it stays spooled on disk and is read as it is used."""
+    return decode.stream(file.file, max_seconds=services.settings.max_audio_seconds, raw=raw)
 
 
 def _transcribe(
-    services: Services, job: SpeechJob, audio: Samples
+    services: Services,
+    job: SpeechJob,
+    file: UploadFile,
+    raw: RawPcm | None,
+    cancelled: threading.Event,
+    started: float,
 ) -> tuple[TranscriptionInfo, list[Segment]]:
-    with services.stt.borrow(job.spec) as transcriber:
-        result = transcriber.transcribe(audio, job.options)
-        return result.info, list(result.segments)
+    audio = _open(services, file, raw)
+    with (
+        services.jobs.pace(cancelled) as pace,
+        services.stt.transcribe(
+            job.spec, audio, job.options, _checkpoint(job, pace, started)
+        ) as result,
+    ):
+        segments = list(result.segments)
+        return result.info, segments
+
+
+def _checkpoint(job: SpeechJob, pace: Pace, started: float) -> Checkpoint:
+    """Between steps of a transcription: log each new window, then keep pace."""
+
+    def checkpoint(progress: Progress) -> None:
+        if progress.starting and progress.window:
+            _log_progress("window", job, started, window=progress.window, at=progress.seconds)
+        pace.step(progress.long)
+
+    return checkpoint
 
 
 def _render(job: SpeechJob, info: TranscriptionInfo, segments: list[Segment]) -> Response:
@@ -209,7 +250,7 @@ def _render(job: SpeechJob, info: TranscriptionInfo, segments: list[Segment]) ->
 
 
 def _stream_events(
-    services: Services, job: SpeechJob, audio: Samples, started: float
+    services: Services, job: SpeechJob, audio: Iterator[Samples], started: float
 ) -> Iterator[bytes]:
     """Server-Sent Events: one `transcript.text.delta` per segment, then `transcript.text.done`."""
     try:
@@ -218,9 +259,15 @@ def _stream_events(
         yield _sse(exc.envelope())
 
 
-def _events(services: Services, job: SpeechJob, audio: Samples, started: float) -> Iterator[bytes]:
-    with services.stt.borrow(job.spec) as transcriber:
-        result = transcriber.transcribe(audio, job.options)
+def _events(
+    services: Services, job: SpeechJob, audio: Iterator[Samples], started: float
+) -> Iterator[bytes]:
+    with (
+        services.jobs.pace() as pace,
+        services.stt.transcribe(
+            job.spec, audio, job.options, _checkpoint(job, pace, started)
+        ) as result,
+    ):
         segments: list[Segment] = []
         for segment in result.segments:
             delta = segment.text if segments else segment.text.lstrip()
@@ -269,5 +316,18 @@ def _log(job: SpeechJob, info: TranscriptionInfo, started: float) -> None:
                 "language": info.language,
                 "format": job.response_format,
             }
+        )
+    )
+
+
+def _log_progress(event: str, job: SpeechJob, started: float, **fields: float) -> None:
+    """A long job's progress: each window it starts, or where it stopped for a lost client."""
+    elapsed = time.perf_counter() - started
+    line = {"event": event, "task": job.options.task, "model": job.spec.id}
+    progress_log.info(
+        json.dumps(
+            line
+            | {k: round(v, 1) for k, v in fields.items()}
+            | {"processing_seconds": round(elapsed, 3)}
         )
     )
