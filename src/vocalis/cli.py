@@ -48,8 +48,10 @@ def serve(
     """Start the HTTP server."""
     import uvicorn
 
+    from vocalis.memory import fix_mmap_threshold
     from vocalis.server.app import create_app
 
+    fix_mmap_threshold()
     given: dict[str, Any] = {"host": host, "port": port, "preload": preload or None}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
     logging.basicConfig(
@@ -77,6 +79,9 @@ def transcribe(
 ) -> None:
     """Transcribe audio files in this process (no server needed)."""
     from vocalis.cli_transcribe import run_transcription
+    from vocalis.memory import fix_mmap_threshold
+
+    fix_mmap_threshold()
 
     if format not in FORMAT_EXTENSIONS:
         raise typer.BadParameter(

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import eval_dir
-from vocalis.audio.decode import SAMPLE_RATE, RawPcm, Samples, decode
+from vocalis.audio import decode as decode_module
+from vocalis.audio.decode import SAMPLE_RATE, RawPcm, Samples, decode, stream
 from vocalis.audio.encode import resample
 from vocalis.errors import InvalidAudio, PayloadTooLarge
 
@@ -150,13 +151,51 @@ def test_other_containers_decode(tmp_path: Path, container: str, codec: str) -> 
     target = tmp_path / f"jfk.{container}"
     rate = 48_000 if codec == "libopus" else 16_000
     with pyav.open(str(target), mode="w") as out:
-        stream = out.add_stream(codec, rate=rate)
+        encoder = out.add_stream(codec, rate=rate)
         frame = pyav.AudioFrame.from_ndarray(source.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = SAMPLE_RATE
-        for packet in stream.encode(frame):
+        for packet in encoder.encode(frame):
             out.mux(packet)
-        for packet in stream.encode(None):
+        for packet in encoder.encode(None):
             out.mux(packet)
     samples = decode_file(target)
     assert abs(len(samples) / SAMPLE_RATE - 11.0) < 0.15
     assert float(np.sqrt(np.mean(samples**2))) > 0.01
+
+
+def test_stream_gives_the_same_samples_in_pieces() -> None:
+    whole = decode_file(recording("jfk.mp3"))
+    with recording("jfk.mp3").open("rb") as f:
+        pieces = list(stream(f, max_seconds=600))
+    assert len(pieces) > 100  # frame by frame, never the whole file at once
+    assert max(len(p) for p in pieces) < SAMPLE_RATE
+    assert np.array_equal(np.concatenate(pieces), whole)
+
+
+def test_raw_pcm_streams_in_blocks() -> None:
+    data = np.zeros(10 * SAMPLE_RATE, dtype="<i2").tobytes()
+    pieces = list(stream(io.BytesIO(data), max_seconds=60, raw=RawPcm(SAMPLE_RATE)))
+    assert len(pieces) >= 9
+    assert sum(len(p) for p in pieces) == 10 * SAMPLE_RATE
+
+
+def test_stream_checks_what_it_can_before_reading() -> None:
+    with pytest.raises(InvalidAudio, match="Supported formats"):
+        stream(io.BytesIO(b"not audio" * 100), max_seconds=60)
+    with pytest.raises(PayloadTooLarge), recording("jfk.wav").open("rb") as f:
+        stream(f, max_seconds=5)
+
+
+def test_a_file_cut_short_decodes_what_is_there() -> None:
+    data = recording("jfk.mp3").read_bytes()
+    samples = decode(io.BytesIO(data[: len(data) // 2]), max_seconds=60)
+    assert len(samples) / SAMPLE_RATE == pytest.approx(5.5, abs=0.5)
+
+
+def test_declared_length() -> None:
+    with recording("jfk.wav").open("rb") as f:
+        assert decode_module.declared_seconds(f) == pytest.approx(11.0, abs=0.1)
+        assert f.tell() == 0
+    raw = io.BytesIO(bytes(2 * 2 * SAMPLE_RATE))
+    assert decode_module.declared_seconds(raw, RawPcm(SAMPLE_RATE, 2)) == 1.0
+    assert decode_module.declared_seconds(io.BytesIO(b"text")) is None

@@ -1,0 +1,125 @@
+"""Transcription window by window: timestamps, ids, options and progress, with a fake engine.
+
+The real model runs these paths end to end in tests/server/test_long_recordings.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pytest
+
+from vocalis.stt.base import (
+    Segment,
+    Transcription,
+    TranscriptionInfo,
+    TranscriptionOptions,
+    Word,
+)
+from vocalis.stt.windowed import Progress, Windowing, transcribe_windows
+
+RATE = 16_000
+
+
+@dataclass
+class EchoTranscriber:
+    """One segment per window, spanning it, with one word; records what it was asked."""
+
+    language: str = "fr"
+    calls: list[tuple[int, TranscriptionOptions]] = field(default_factory=list)
+
+    def transcribe(self, audio: np.ndarray, options: TranscriptionOptions) -> Transcription:
+        self.calls.append((len(audio), options))
+        seconds = len(audio) / RATE
+        word = Word(0.5, 1.0, f" w{len(self.calls)}", 0.9)
+        segment = Segment(0, 0, 0.0, seconds, f" w{len(self.calls)}", [1], 0.0, -0.1, 1.0, 0.0)
+        language = options.language or self.language
+        info = TranscriptionInfo(language, 0.8, seconds)
+        return Transcription(info, iter([replace(segment, words=[word])]))
+
+
+def silence(seconds: float) -> list[np.ndarray]:
+    return [np.zeros(int(seconds * RATE), dtype=np.float32)]
+
+
+WINDOWING = Windowing(window_seconds=40, search_seconds=10, long_seconds=30, long_beam_size=1)
+
+
+def test_windows_are_placed_in_the_recording() -> None:
+    engine = EchoTranscriber()
+    result = transcribe_windows(engine, silence(100), TranscriptionOptions(), WINDOWING)
+    segments = list(result.segments)
+
+    # Silent tails are cut in their middle: 35 s windows.
+    assert [s.id for s in segments] == [0, 1, 2]
+    assert [(s.start, s.end) for s in segments] == [(0, 35), (35, 70), (70, 100)]
+    assert [s.words[0].start for s in segments] == [0.5, 35.5, 70.5]
+    assert [s.seek for s in segments] == [0, 3500, 7000]
+    assert result.info.duration == pytest.approx(100)
+    assert result.info.language == "fr"
+
+
+def test_language_found_first_holds_for_every_window() -> None:
+    engine = EchoTranscriber()
+    list(transcribe_windows(engine, silence(100), TranscriptionOptions(), WINDOWING).segments)
+    assert [options.language for _, options in engine.calls] == [None, "fr", "fr"]
+
+
+def test_long_recordings_use_vad_greedy_and_no_carried_context() -> None:
+    engine = EchoTranscriber()
+    options = TranscriptionOptions(prompt="Vocalis", hotwords="ComfyUI")
+    list(transcribe_windows(engine, silence(100), options, WINDOWING).segments)
+    for _, used in engine.calls:
+        assert used.vad_filter and used.beam_size == 1
+        assert not used.condition_on_previous_text
+        assert used.prompt == "Vocalis" and used.hotwords == "ComfyUI"
+
+
+def test_a_request_beam_size_wins_for_long_recordings() -> None:
+    engine = EchoTranscriber()
+    options = TranscriptionOptions(beam_size=4)
+    list(transcribe_windows(engine, silence(45), options, WINDOWING).segments)
+    assert {used.beam_size for _, used in engine.calls} == {4}
+
+
+def test_short_recordings_keep_the_request_options() -> None:
+    engine = EchoTranscriber()
+    options = TranscriptionOptions(language="en", vad_filter=False)
+    result = transcribe_windows(engine, silence(3), options, WINDOWING)
+    assert [s.end for s in result.segments] == [3.0]
+    assert engine.calls == [(3 * RATE, options)]
+
+
+def test_progress_is_reported_at_each_window_and_segment() -> None:
+    seen: list[Progress] = []
+    engine = EchoTranscriber()
+    result = transcribe_windows(
+        engine, silence(100), TranscriptionOptions(), WINDOWING, seen.append
+    )
+    list(result.segments)
+    assert [(p.window, p.starting) for p in seen] == [
+        (0, True),
+        (0, False),
+        (1, True),
+        (1, False),
+        (2, True),
+        (2, False),
+    ]
+    assert [p.seconds for p in seen if p.starting] == [0, 35, 70]
+    assert all(p.long for p in seen)
+
+
+def test_a_checkpoint_that_raises_stops_before_the_next_window() -> None:
+    engine = EchoTranscriber()
+
+    def stop_at_second_window(progress: Progress) -> None:
+        if progress.window == 1:
+            raise RuntimeError("client gone")
+
+    result = transcribe_windows(
+        engine, silence(100), TranscriptionOptions(), WINDOWING, stop_at_second_window
+    )
+    with pytest.raises(RuntimeError):
+        list(result.segments)
+    assert len(engine.calls) == 1
