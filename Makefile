@@ -7,7 +7,7 @@ DEFAULT_MODELS ?= whisper-base whisper-tiny.en piper-en_US-joe-medium
 # Kokoro's voices come from npm; without npm the server still serves Piper.
 OPTIONAL_MODELS ?= kokoro
 
-.PHONY: serve test lint typecheck bench install install-test models test-models clean
+.PHONY: serve test lint typecheck bench bench-2h bench-candidates install install-test models test-models clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vocalis needs Python 3.11 or newer"'
@@ -48,6 +48,14 @@ test: install-test test-models lint typecheck
 
 bench: install-test test-models
 	$(BIN)/python benchmarks/run.py
+
+# Two hours of audio through the server and the plain library: about 15 minutes on 2 cores.
+bench-2h: install-test test-models
+	$(BIN)/python benchmarks/long.py --minutes 120
+
+# Each way of decoding a long recording, the library alone, on 12 minutes.
+bench-candidates: install-test test-models
+	$(BIN)/python benchmarks/long_candidates.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
