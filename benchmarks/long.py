@@ -6,19 +6,18 @@ For each length (12 and 20 minutes by default; `--minutes 120` for two hours, wh
           user would call it (int8, beam 5, vad_filter=True), in this process;
   server  WAV upload to verbose_json through a live Vocalis server, a fresh one per length
           so its peak resident memory (VmHWM) over the warm server is this recording's.
-Then a 3-s command is timed on the idle server and again while the recording runs.
+Then a 3-s command is timed on the idle server, and again while the recording runs a
+second time (that run is then abandoned, which also shows a gone client's job stopping).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +56,6 @@ def score(
     }
 
 
-def peak_mib(server: LiveServer) -> float:
-    status = Path(f"/proc/{server.process.pid}/status").read_text()
-    match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    assert match
-    return int(match.group(1)) / 1024
-
-
 def command_seconds(server: LiveServer) -> float:
     with server.client() as client:
         started = time.perf_counter()
@@ -83,25 +75,28 @@ def run_server(tmp: Path, wav: bytes, reference: str) -> tuple[dict[str, Any], f
     try:
         command_seconds(server)  # warm
         idle = statistics.median(command_seconds(server) for _ in range(3))
-        warm = peak_mib(server)
-        with server.client(timeout=7200) as client, ThreadPoolExecutor(1) as pool:
+        warm = server.peak_memory_mib()
+        files = {"file": ("long.wav", wav, "audio/wav")}
+        with server.client(timeout=7200) as client:
             started = time.perf_counter()
-            pending = pool.submit(
-                client.post,
-                "/v1/audio/transcriptions",
-                files={"file": ("long.wav", wav, "audio/wav")},
-                data={"response_format": "verbose_json"},
+            response = client.post(
+                "/v1/audio/transcriptions", files=files, data={"response_format": "verbose_json"}
             )
-            while '"event": "window"' not in server.log_text():
-                time.sleep(0.2)
-            busy = statistics.median(command_seconds(server) for _ in range(3))
-            response = pending.result()
             elapsed = time.perf_counter() - started
         response.raise_for_status()
+        grown = server.peak_memory_mib() - warm
         found = [(s["start"], s["end"], s["text"]) for s in response.json()["segments"]]
-        return score(reference, found, elapsed), peak_mib(server) - warm, idle, busy
+        return score(reference, found, elapsed), grown, idle, busy_command(server, files)
     finally:
         stop_server(server)
+
+
+def busy_command(server: LiveServer, files: dict[str, Any]) -> float:
+    """A 3-s command's time while the recording runs again; then that client hangs up."""
+    windows = server.log_text().count('"event": "window"')
+    with server.hanging_up("/v1/audio/transcriptions", files):
+        server.wait_for_log('"event": "window"', count=windows + 1)
+        return statistics.median(command_seconds(server) for _ in range(3))
 
 
 def main() -> None:

@@ -10,8 +10,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jiwer
@@ -81,6 +83,32 @@ class LiveServer:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    @contextmanager
+    def hanging_up(self, path: str, files: dict[str, Any]) -> Iterator[None]:
+        """Send a POST and, when the block ends, close the connection without reading."""
+        request = httpx.Request("POST", f"{self.url}{path}", files=files)
+        head = f"POST {path} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in request.headers.items()
+        )
+        port = int(self.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(head.encode() + b"\r\n" + request.read())
+            yield
+
+    def wait_for_log(self, pattern: str, timeout: float = 120, count: int = 1) -> None:
+        """Until the log has `count` matches of `pattern`."""
+        deadline = time.monotonic() + timeout
+        while len(re.findall(pattern, self.log_text())) < count:
+            assert time.monotonic() < deadline, f"no {pattern!r} in the log:\n{self.log_text()}"
+            time.sleep(0.2)
+
+    def peak_memory_mib(self) -> float:
+        """The process's peak resident memory so far (VmHWM)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        assert match, status
+        return int(match.group(1)) / 1024
 
 
 def start_server(tmp: Path, **env: str) -> LiveServer:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -197,26 +196,12 @@ def long_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     stop_server(live)
 
 
-def peak_rss_mib(server: LiveServer) -> float:
-    status = Path(f"/proc/{server.process.pid}/status").read_text()
-    kib = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
-    return kib / 1024
-
-
 def command(client: httpx.Client) -> tuple[float, str]:
     started = time.monotonic()
     with (EVAL_DIR / COMMAND).open("rb") as f:
         response = client.post("/v1/audio/transcriptions", files={"file": (COMMAND, f)})
     assert response.status_code == 200, response.text
     return time.monotonic() - started, response.json()["text"]
-
-
-def wait_for_log(server: LiveServer, pattern: str, timeout: float = 120, count: int = 1) -> None:
-    """Until the server's log has `count` lines matching `pattern`."""
-    deadline = time.monotonic() + timeout
-    while len(re.findall(pattern, server.log_text())) < count:
-        assert time.monotonic() < deadline, f"no {pattern!r} in the log:\n{server.log_text()}"
-        time.sleep(0.2)
 
 
 def test_thirty_minutes_flat_memory_and_short_requests_first(long_server: LiveServer) -> None:
@@ -226,7 +211,7 @@ def test_thirty_minutes_flat_memory_and_short_requests_first(long_server: LiveSe
     with long_server.client(timeout=900) as client, ThreadPoolExecutor(1) as pool:
         command(client)  # warm: the model has run once
         idle = statistics.median(command(client)[0] for _ in range(3))
-        before = peak_rss_mib(long_server)
+        before = long_server.peak_memory_mib()
 
         pending: Future[httpx.Response] = pool.submit(
             client.post,
@@ -234,12 +219,12 @@ def test_thirty_minutes_flat_memory_and_short_requests_first(long_server: LiveSe
             files={"file": ("thirty.wav", upload, "audio/wav")},
             data={"response_format": "srt"},
         )
-        wait_for_log(long_server, r'"event": "window".*"window": 1')
+        long_server.wait_for_log(r'"event": "window".*"window": 1')
         during = [command(client) for _ in range(3)]
         response = pending.result()
 
     assert response.status_code == 200, response.text
-    grown = peak_rss_mib(long_server) - before
+    grown = long_server.peak_memory_mib() - before
     assert grown <= 200, f"peak memory grew by {grown:.0f} MiB"
     for seconds, text in during:
         assert wer(command_text, text) < 0.2
@@ -254,22 +239,13 @@ def test_thirty_minutes_flat_memory_and_short_requests_first(long_server: LiveSe
 def test_a_long_job_stops_when_its_client_goes(
     long_server: LiveServer, ten_minutes: Recording
 ) -> None:
-    request = httpx.Request(
-        "POST",
-        f"{long_server.url}/v1/audio/transcriptions",
-        files={"file": ("ten.ogg", ten_minutes.upload, "audio/ogg")},
-    )
-    head = f"POST {request.url.raw_path.decode()} HTTP/1.1\r\n" + "".join(
-        f"{k}: {v}\r\n" for k, v in request.headers.items()
-    )
     logged = long_server.log_text().count('"event": "cancelled"')
-    port = int(long_server.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port)) as conn:
-        conn.sendall(head.encode() + b"\r\n" + request.read())
-        windows = long_server.log_text().count('"event": "window"')
-        wait_for_log(long_server, '"event": "window"', count=windows + 1)
+    windows = long_server.log_text().count('"event": "window"')
+    files = {"file": ("ten.ogg", ten_minutes.upload, "audio/ogg")}
+    with long_server.hanging_up("/v1/audio/transcriptions", files):
+        long_server.wait_for_log('"event": "window"', count=windows + 1)
     # Gone after its first window: the job stops at its next step and never finishes.
-    wait_for_log(long_server, '"event": "cancelled"', 30, count=logged + 1)
+    long_server.wait_for_log('"event": "cancelled"', 30, count=logged + 1)
     time.sleep(1)
     assert not re.search(r'"audio_seconds": 600\.', long_server.log_text())
     with long_server.client() as client:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vocalis.stt.windows import MIN_PAUSE, QUIET_FRAME, Span, cut_point, quietest, windows
+from vocalis.stt.windows import (
+    MIN_PAUSE,
+    QUIET_FRAME,
+    Span,
+    cut_point,
+    quietest,
+    uncovered,
+    windows,
+)
 
 RATE = 16_000
 
@@ -77,3 +85,21 @@ def test_a_short_recording_is_one_last_window() -> None:
     audio = np.ones(3 * RATE, dtype=np.float32)
     (only,) = windows(pieces(audio, 1_000), 10 * RATE, 2 * RATE, no_speech)
     assert only.last and only.offset == 0 and len(only.samples) == 3 * RATE
+
+
+def test_uncovered_speech_is_found_and_merged() -> None:
+    speech = [(0, 10 * RATE), (12 * RATE, 14 * RATE)]
+    covered = [(0, 3 * RATE), (6 * RATE, 7 * RATE)]
+    # The covered second between 6 and 7 s is longer than a pause: two gaps, not one.
+    assert uncovered(speech, covered, RATE) == [
+        (3 * RATE, 6 * RATE),
+        (7 * RATE, 10 * RATE),
+        (12 * RATE, 14 * RATE),
+    ]
+    assert uncovered(speech, covered, 5 * RATE) == []
+    assert uncovered(speech, [(0, 20 * RATE)], 1) == []
+
+
+def test_uncovered_pieces_a_short_pause_apart_are_one() -> None:
+    speech = [(0, 2 * RATE), (2 * RATE + MIN_PAUSE // 2, 4 * RATE)]
+    assert uncovered(speech, [], RATE) == [(0, 4 * RATE)]

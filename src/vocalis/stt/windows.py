@@ -73,3 +73,29 @@ def quietest(tail: Samples) -> int:
         return max(1, len(tail))
     energy = np.square(tail[: frames * QUIET_FRAME], dtype=np.float64).reshape(frames, -1).sum(1)
     return int(np.argmin(energy)) * QUIET_FRAME + QUIET_FRAME // 2
+
+
+def uncovered(speech: Sequence[Span], covered: Sequence[Span], min_length: int) -> list[Span]:
+    """Stretches of speech at least `min_length` long that no segment covers, merged."""
+    gaps: list[Span] = []
+    for start, end in speech:
+        cursor = start
+        for c_start, c_end in sorted(covered):
+            if c_end <= cursor or c_start >= end:
+                continue
+            if c_start > cursor:
+                gaps.append((cursor, c_start))
+            cursor = max(cursor, c_end)
+        if cursor < end:
+            gaps.append((cursor, end))
+    return [(a, b) for a, b in _merged(gaps, MIN_PAUSE) if b - a >= min_length]
+
+
+def _merged(spans: Sequence[Span], bridge: int) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start - merged[-1][1] <= bridge:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
