@@ -75,8 +75,11 @@ def quietest(tail: Samples) -> int:
     return int(np.argmin(energy)) * QUIET_FRAME + QUIET_FRAME // 2
 
 
-def uncovered(speech: Sequence[Span], covered: Sequence[Span], min_length: int) -> list[Span]:
-    """Stretches of speech at least `min_length` long that no segment covers, merged."""
+def uncovered(
+    speech: Sequence[Span], covered: Sequence[Span], min_length: int, bridge: int = 2 * 16_000
+) -> list[Span]:
+    """Stretches of speech that no segment covers, joined across pauses up to `bridge`,
+    that are at least `min_length` long."""
     gaps: list[Span] = []
     for start, end in speech:
         cursor = start
@@ -88,14 +91,23 @@ def uncovered(speech: Sequence[Span], covered: Sequence[Span], min_length: int) 
             cursor = max(cursor, c_end)
         if cursor < end:
             gaps.append((cursor, end))
-    return [(a, b) for a, b in _merged(gaps, MIN_PAUSE) if b - a >= min_length]
+    return [(a, b) for a, b in _merged(gaps, covered, bridge) if b - a >= min_length]
 
 
-def _merged(spans: Sequence[Span], bridge: int) -> list[Span]:
+def _merged(spans: Sequence[Span], covered: Sequence[Span], bridge: int) -> list[Span]:
+    """Spans joined across pauses up to `bridge` in which nothing is covered."""
     merged: list[Span] = []
     for start, end in sorted(spans):
-        if merged and start - merged[-1][1] <= bridge:
+        if (
+            merged
+            and start - merged[-1][1] <= bridge
+            and not _overlaps(merged[-1][1], start, covered)
+        ):
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
     return merged
+
+
+def _overlaps(start: int, end: int, spans: Sequence[Span]) -> bool:
+    return any(a < end and b > start for a, b in spans)
