@@ -124,16 +124,21 @@ class _Run:
         transcription.info = replace(transcription.info, duration=end / SAMPLE_RATE)
 
     def _window(self, index: int, window: Window, segments: Iterator[Segment]) -> Iterator[Segment]:
-        found = self._placed(window.offset, segments)
-        if self.long:
-            found = sorted(found + self._repairs(window, found), key=lambda s: s.start)
-        for segment in found:
+        placed = self._paced(index, window.offset, segments)
+        if self.long:  # the whole window first, to see what it left out
+            found = list(placed)
+            placed = iter(sorted(found + self._repairs(window, found), key=lambda s: s.start))
+        for segment in placed:
             yield replace(segment, id=self.next_id)
             self.next_id += 1
-            self.checkpoint(Progress(index, segment.end, self.long, starting=False))
 
-    def _placed(self, offset: int, segments: Iterable[Segment]) -> list[Segment]:
-        return [_shifted(s, offset / SAMPLE_RATE, offset // 160) for s in segments]
+    def _paced(self, index: int, offset: int, segments: Iterator[Segment]) -> Iterator[Segment]:
+        """The segments placed in the recording, with a checkpoint after each: the engine
+        decodes the next 30 s only when asked for the next segment."""
+        for segment in segments:
+            placed = _shifted(segment, offset / SAMPLE_RATE, offset // 160)
+            yield placed
+            self.checkpoint(Progress(index, placed.end, self.long, starting=False))
 
     def _repairs(self, window: Window, found: list[Segment]) -> list[Segment]:
         """Segments for the speech in `window` that `found` skipped."""
@@ -147,7 +152,8 @@ class _Run:
         for start, end in gaps:
             audio = window.samples[start:end]
             result = self.transcriber.transcribe(audio, options)
-            repaired += self._placed(window.offset + start, result.segments)
+            offset = window.offset + start
+            repaired += [_shifted(s, offset / SAMPLE_RATE, offset // 160) for s in result.segments]
         return repaired
 
 
