@@ -123,38 +123,3 @@ def test_a_checkpoint_that_raises_stops_before_the_next_window() -> None:
     with pytest.raises(RuntimeError):
         list(result.segments)
     assert len(engine.calls) == 1
-
-
-@dataclass
-class SkippingTranscriber:
-    """Writes nothing for its first call, as a greedy decode that jumps over speech."""
-
-    calls: list[tuple[int, int | None]] = field(default_factory=list)
-
-    def transcribe(self, audio: np.ndarray, options: TranscriptionOptions) -> Transcription:
-        self.calls.append((len(audio), options.beam_size))
-        info = TranscriptionInfo("en", 1.0, len(audio) / RATE)
-        if len(self.calls) == 1:
-            return Transcription(info, iter(()))
-        text = Segment(0, 0, 0.0, len(audio) / RATE, " found", [1], 0.0, -0.1, 1.0, 0.0)
-        return Transcription(info, iter([text]))
-
-
-def test_speech_no_segment_covers_is_decoded_again_with_beam_5() -> None:
-    from tests.conftest import EVAL_DIR
-    from vocalis.audio.decode import decode
-
-    with (EVAL_DIR / "jfk.wav").open("rb") as f:
-        speech = decode(f, max_seconds=60)
-    audio = np.concatenate([np.zeros(30 * RATE, np.float32), speech])
-    engine = SkippingTranscriber()
-    plan = Windowing(window_seconds=120, long_seconds=30)  # one window, long
-    result = transcribe_windows(engine, [audio], TranscriptionOptions(language="en"), plan)
-    segments = list(result.segments)
-    repairs = engine.calls[1:]
-    assert repairs and {beam for _, beam in repairs} == {5}
-    # The speech alone, phrase by phrase, not the window again.
-    assert 8 * RATE < sum(length for length, _ in repairs) <= len(speech)
-    assert [s.text for s in segments] == [" found"] * len(repairs)
-    starts = [s.start for s in segments]
-    assert starts == sorted(starts) and 30 <= starts[0] < 31

@@ -11,7 +11,6 @@ from vocalis.stt.windows import (
     Span,
     cut_point,
     quietest,
-    uncovered,
     windows,
 )
 
@@ -85,22 +84,3 @@ def test_a_short_recording_is_one_last_window() -> None:
     audio = np.ones(3 * RATE, dtype=np.float32)
     (only,) = windows(pieces(audio, 1_000), 10 * RATE, 2 * RATE, no_speech)
     assert only.last and only.offset == 0 and len(only.samples) == 3 * RATE
-
-
-def test_uncovered_speech_is_found_and_merged() -> None:
-    speech = [(0, 10 * RATE), (13 * RATE, 15 * RATE)]
-    covered = [(0, 3 * RATE), (6 * RATE, 7 * RATE)]
-    # The covered second between 6 and 7 s splits two gaps; the 3-s pause is not bridged.
-    assert uncovered(speech, covered, RATE, bridge=RATE // 2) == [
-        (3 * RATE, 6 * RATE),
-        (7 * RATE, 10 * RATE),
-        (13 * RATE, 15 * RATE),
-    ]
-    assert uncovered(speech, covered, 5 * RATE) == []
-    assert uncovered(speech, [(0, 20 * RATE)], 1) == []
-
-
-def test_uncovered_pieces_a_short_pause_apart_are_one() -> None:
-    speech = [(0, RATE), (2 * RATE, 3 * RATE)]
-    assert uncovered(speech, [], 2 * RATE) == [(0, 3 * RATE)]
-    assert uncovered(speech, [], 2 * RATE, bridge=RATE // 2) == []

@@ -10,8 +10,8 @@ given to every window. Measured on 12 minutes of read speech (`make bench-candid
 greedy decoding over the whole recording skipped passages (16.2% word error rate, 13.8%
 without conditioning), carrying each window's text into the next made it loop (27.8%), and
 independent windows kept every passage (1.2%, against 2.1% for plain beam 5) in 0.59x the
-time. Where a window's segments still leave a stretch of speech (Silero VAD) uncovered, that
-stretch alone is decoded again with beam 5 and its segments put in place.
+time.
+
 Between steps a `checkpoint` callback lets the caller log progress, give way to other
 work, or stop a job whose client has gone.
 """
@@ -24,11 +24,7 @@ from dataclasses import dataclass, replace
 from vocalis.audio.decode import SAMPLE_RATE, Samples
 from vocalis.audio.vad import speech_spans
 from vocalis.stt.base import Segment, Transcriber, Transcription, TranscriptionOptions, Word
-from vocalis.stt.windows import Window, uncovered, windows
-
-# Speech this long that no segment of a long recording's window covers is decoded again.
-REPAIR_SECONDS = 1.5
-REPAIR_BEAM_SIZE = 5
+from vocalis.stt.windows import Window, windows
 
 
 @dataclass(frozen=True)
@@ -124,37 +120,16 @@ class _Run:
         transcription.info = replace(transcription.info, duration=end / SAMPLE_RATE)
 
     def _window(self, index: int, window: Window, segments: Iterator[Segment]) -> Iterator[Segment]:
-        placed = self._paced(index, window.offset, segments)
-        if self.long:  # the whole window first, to see what it left out
-            found = list(placed)
-            placed = iter(sorted(found + self._repairs(window, found), key=lambda s: s.start))
-        for segment in placed:
-            yield replace(segment, id=self.next_id)
-            self.next_id += 1
-
-    def _paced(self, index: int, offset: int, segments: Iterator[Segment]) -> Iterator[Segment]:
         """The segments placed in the recording, with a checkpoint after each: the engine
         decodes the next 30 s only when asked for the next segment."""
+        offset = window.offset
         for segment in segments:
-            placed = _shifted(segment, offset / SAMPLE_RATE, offset // 160)
+            placed = replace(
+                _shifted(segment, offset / SAMPLE_RATE, offset // 160), id=self.next_id
+            )
+            self.next_id += 1
             yield placed
             self.checkpoint(Progress(index, placed.end, self.long, starting=False))
-
-    def _repairs(self, window: Window, found: list[Segment]) -> list[Segment]:
-        """Segments for the speech in `window` that `found` skipped."""
-        covered = [
-            (int(s.start * SAMPLE_RATE) - window.offset, int(s.end * SAMPLE_RATE) - window.offset)
-            for s in found
-        ]
-        gaps = uncovered(speech_spans(window.samples), covered, int(REPAIR_SECONDS * SAMPLE_RATE))
-        options = replace(self.options, beam_size=REPAIR_BEAM_SIZE)
-        repaired: list[Segment] = []
-        for start, end in gaps:
-            audio = window.samples[start:end]
-            result = self.transcriber.transcribe(audio, options)
-            offset = window.offset + start
-            repaired += [_shifted(s, offset / SAMPLE_RATE, offset // 160) for s in result.segments]
-        return repaired
 
 
 def _shifted(segment: Segment, seconds: float, frames: int) -> Segment:
