@@ -124,9 +124,10 @@ class _Run:
         decodes the next 30 s only when asked for the next segment."""
         offset = window.offset
         for segment in segments:
-            placed = replace(
-                _shifted(segment, offset / SAMPLE_RATE, offset // 160), id=self.next_id
-            )
+            placed = _shifted(segment, offset / SAMPLE_RATE, offset // 160)
+            # Whisper may stamp past the window's end, where the next window starts.
+            end = max(placed.start, min(placed.end, (offset + len(window.samples)) / SAMPLE_RATE))
+            placed = replace(placed, id=self.next_id, end=end)
             self.next_id += 1
             yield placed
             self.checkpoint(Progress(index, placed.end, self.long, starting=False))
