@@ -58,6 +58,24 @@ class Settings(BaseSettings):
     # so memory stays flat whatever the length.
     window_seconds: float = Field(120.0, ge=30, le=600)
 
+    # Live transcription (/ws/stt, /v1/realtime, `vocalis listen`): an utterance ends after
+    # this much silence, is cut at max_utterance_seconds, and at most live_buffer_seconds of
+    # audio wait for a commit when the client ends its own turns.
+    live_silence_ms: int = Field(500, ge=100, le=5000)
+    live_vad_threshold: float = Field(0.5, gt=0, lt=1)
+    live_prefix_padding_ms: int = Field(300, ge=0, le=2000)
+    live_max_utterance_seconds: float = Field(12.0, ge=1, le=30)
+    live_buffer_seconds: float = Field(120.0, ge=5, le=3600)
+    # How often the words of an utterance in progress are decoded again for partials.
+    live_partial_interval: float = Field(0.6, ge=0.1, le=10)
+    # A speech-to-text model just for partials (e.g. whisper-tiny.en); empty: the session's own.
+    live_partial_model: str = ""
+    max_live_sessions: int = Field(16, ge=1)
+    # A live connection that sends nothing for this long is closed.
+    live_idle_timeout: float = Field(60.0, gt=0)
+    # The largest WebSocket message a client may send (a second of 16-kHz PCM is 32 KB).
+    live_max_message_kb: int = Field(1024, ge=16)
+
     max_concurrent_jobs: int = Field(2, ge=1)
     max_queued_jobs: int = Field(32, ge=0)
     max_upload_mb: float = Field(100.0, gt=0)
