@@ -58,7 +58,12 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # Above the routes' own limit, which answers with close code 1009 and a reason.
+        ws_max_size=2 * settings.live_max_message_kb * 1024,
     )
 
 

@@ -18,7 +18,8 @@ from vocalis.models.store import ModelStore
 from vocalis.server.deps import Services
 from vocalis.server.errors import UploadLimit, install_error_handlers
 from vocalis.server.jobs import JobQueue
-from vocalis.server.routes import health, models, speech, transcriptions
+from vocalis.server.live import LiveSlots
+from vocalis.server.routes import health, live_stt, models, speech, transcriptions
 from vocalis.stt.service import SpeechToText
 from vocalis.tts.service import TextToSpeech
 
@@ -35,6 +36,7 @@ def build_services(settings: Settings) -> Services:
         stt=SpeechToText(settings, store),
         tts=TextToSpeech(settings, store),
         jobs=JobQueue(settings.max_concurrent_jobs, settings.max_queued_jobs),
+        live=LiveSlots(settings.max_live_sessions),
     )
 
 
@@ -65,7 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
-    for module in (health, models, transcriptions, speech):
+    for module in (health, models, transcriptions, speech, live_stt):
         app.include_router(module.router)
     return app
 

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from vocalis.config import Settings
 from vocalis.models.store import ModelStore
 from vocalis.server.jobs import JobQueue
+from vocalis.server.live import LiveSlots
 from vocalis.stt.service import SpeechToText
 from vocalis.tts.service import TextToSpeech
 
@@ -21,6 +22,7 @@ class Services:
     stt: SpeechToText
     tts: TextToSpeech
     jobs: JobQueue
+    live: LiveSlots
 
 
 def get_services(request: Request) -> Services:

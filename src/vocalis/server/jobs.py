@@ -85,6 +85,17 @@ class JobQueue:
         async with self.slot():
             return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def run_waiting(self, fn: Callable[[], T]) -> T:
+        """Like `run`, but waits for a slot however long the queue: for work that must not
+        be dropped once accepted (a live utterance's final text)."""
+        async with self._occupy():
+            return await run_in_threadpool(fn)
+
+    @property
+    def busy(self) -> bool:
+        """Every slot taken, or someone waiting for one."""
+        return self.running >= self.max_running or self.waiting > 0
+
     def stream(self, iterator: Iterator[T]) -> AsyncIterator[T]:
         """Drive a blocking generator from worker threads, holding one slot throughout.
 

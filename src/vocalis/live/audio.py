@@ -1,0 +1,53 @@
+"""Audio as live clients send it: s16le bytes at any rate, to 16 kHz float32 pieces."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from vocalis.audio.decode import SAMPLE_RATE, Samples
+
+
+class PcmInput:
+    """Converts one connection's PCM as it arrives; the resampler keeps its state across
+    messages, so a stream cut into any pieces resamples as one."""
+
+    def __init__(self, rate: int = SAMPLE_RATE, channels: int = 1):
+        if not 8_000 <= rate <= 192_000:
+            raise ValueError(f"sample rate {rate} Hz is outside 8000-192000 Hz")
+        if channels not in (1, 2):
+            raise ValueError("audio must have 1 or 2 channels")
+        self.rate = rate
+        self.channels = channels
+        self._frame_bytes = 2 * channels
+        self._resampler = None if rate == SAMPLE_RATE and channels == 1 else _resampler()
+        self._done = 0
+
+    def convert(self, data: bytes) -> Samples:
+        """Raises ValueError when `data` is not whole s16le frames."""
+        if len(data) % self._frame_bytes:
+            raise ValueError(
+                f"PCM messages must be whole 16-bit frames: a multiple of {self._frame_bytes} "
+                f"bytes, got {len(data)}"
+            )
+        samples = np.frombuffer(data, dtype="<i2").reshape(-1, self.channels).mean(axis=1)
+        mono: Samples = (samples / 32768.0).astype(np.float32)
+        if self._resampler is None or not len(mono):
+            return mono
+        frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = self.rate
+        frame.time_base = Fraction(1, self.rate)
+        frame.pts = self._done
+        self._done += len(mono)
+        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def _resampler() -> av.AudioResampler:
+    return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+
+
+def to_pcm16(samples: Samples) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
