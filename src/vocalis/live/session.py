@@ -82,7 +82,7 @@ class LiveSession:
         self._partial_at = 0
         self._speculation: tuple[int, asyncio.Task[str]] | None = None
         self._finals: asyncio.Queue[_Utterance | None] = asyncio.Queue()
-        self._emitter = asyncio.create_task(self._emit_finals())
+        self._emitter: asyncio.Task[None] | None = None  # started with the first final
         self._closed = False
         self.reconfigure(self.config)
 
@@ -146,7 +146,7 @@ class LiveSession:
         await self.commit()
         self._closed = True
         await self._finals.put(None)
-        await self._emitter
+        await self._emitting()
         self._stop_partial()
         await self._events.put(None)
 
@@ -154,9 +154,10 @@ class LiveSession:
         """The client has gone: stop at once; pending text is dropped."""
         self._closed = True
         self._stop_partial()
-        self._emitter.cancel()
+        emitter = self._emitting()
+        emitter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self._emitter
+            await emitter
         await self._events.put(None)
 
     async def events(self) -> AsyncIterator[Event]:
@@ -221,6 +222,7 @@ class LiveSession:
         else:
             text = self._decode(self._begin, stop, partial=False)
         self._finals.put_nowait(_Utterance(item, self._begin, stop, text))
+        self._emitting()
         self.item += 1
         self._begin = stop
         self._tape.forget(stop)
@@ -230,7 +232,9 @@ class LiveSession:
     def _forget_idle(self) -> None:
         """While nobody speaks keep only what prefix padding may need."""
         rules = self.config.endpointing
-        keep = (rules.prefix_padding_ms if rules else 0) * SAMPLE_RATE // 1000 + FRAME
+        # The padding before the first speech frame, which is found min_speech_ms late.
+        ms = rules.prefix_padding_ms + rules.min_speech_ms if rules else 0
+        keep = ms * SAMPLE_RATE // 1000 + 4 * FRAME
         self._tape.forget(self._tape.end - keep)
         self._begin = max(self._begin, self._tape.start)
 
@@ -278,6 +282,11 @@ class LiveSession:
         if self._partial is not None:
             self._partial.cancel()
             self._partial = None
+
+    def _emitting(self) -> asyncio.Task[None]:
+        if self._emitter is None:
+            self._emitter = asyncio.create_task(self._emit_finals())
+        return self._emitter
 
     async def _emit_finals(self) -> None:
         while (utterance := await self._finals.get()) is not None:
