@@ -68,6 +68,6 @@ class ServerBusy(VocalisError):
     error_type = "rate_limit_error"
     code = "queue_full"
 
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
+    def __init__(self, message: str, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code)
         self.retry_after = retry_after

@@ -265,12 +265,11 @@ class LiveSession:
 
     async def _run_partial(self, item: int) -> None:
         task = self._decode(self._begin, self._tape.end, partial=True)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait([task])
+        await asyncio.wait([task])
         self._hypothesis(item, task)
 
     def _hypothesis(self, item: int, task: asyncio.Task[str]) -> None:
-        if task.cancelled() or task.exception() is not None:
+        if not task.done() or task.cancelled() or task.exception() is not None:
             return
         if item != self.item or not self.speaking or self._closed:
             return

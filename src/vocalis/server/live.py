@@ -31,6 +31,7 @@ class LiveSlots:
                 f"The server already has {self.open} live sessions, its limit "
                 "(VOCALIS_MAX_LIVE_SESSIONS). Retry shortly.",
                 retry_after=5,
+                code="too_many_sessions",
             )
         self.open += 1
         try:
