@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -182,11 +182,22 @@ async def _respond(
             f"The file is larger than this server's limit of {limit / 1024 / 1024:g} MB "
             "(setting VOCALIS_MAX_UPLOAD_MB)."
         )
-    started = time.perf_counter()
     if stream:
-        audio = await services.jobs.run(_open, services, file, raw)
+        started = time.perf_counter()
+        audio = await services.jobs.run(_open, services, file.file, raw)
         events = services.jobs.stream(_stream_events(services, job, audio, started))
         return StreamingResponse(events, media_type="text/event-stream")
+    result = await run_transcription(services, request, job, file.file, raw)
+    if result is None:
+        return Response(status_code=CLIENT_CLOSED)
+    return _render(job, *result)
+
+
+async def run_transcription(
+    services: Services, request: Request, job: SpeechJob, file: BinaryIO, raw: RawPcm | None
+) -> tuple[TranscriptionInfo, list[Segment]] | None:
+    """Decode and transcribe `file` in one job, logged; None when the client went away."""
+    started = time.perf_counter()
     async with cancel_on_disconnect(request) as cancelled:
         try:
             info, segments = await services.jobs.run(
@@ -194,20 +205,20 @@ async def _respond(
             )
         except JobCancelled:
             _log_progress("cancelled", job, started)
-            return Response(status_code=CLIENT_CLOSED)
+            return None
     _log(job, info, started)
-    return _render(job, info, segments)
+    return info, segments
 
 
-def _open(services: Services, file: UploadFile, raw: RawPcm | None) -> Iterator[Samples]:
-    """The upload as decoded pieces; it stays spooled on disk and is read as it is used."""
-    return decode.stream(file.file, max_seconds=services.settings.max_audio_seconds, raw=raw)
+def _open(services: Services, file: BinaryIO, raw: RawPcm | None) -> Iterator[Samples]:
+    """The audio as decoded pieces; an upload stays spooled on disk and is read as it is used."""
+    return decode.stream(file, max_seconds=services.settings.max_audio_seconds, raw=raw)
 
 
 def _transcribe(
     services: Services,
     job: SpeechJob,
-    file: UploadFile,
+    file: BinaryIO,
     raw: RawPcm | None,
     cancelled: threading.Event,
     started: float,
