@@ -10,6 +10,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pytest
 
+from tests.conftest import EVAL_DIR
+from tests.recordings import long
+from vocalis.audio.vad import speech_spans
 from vocalis.stt.base import (
     Segment,
     Transcription,
@@ -17,7 +20,7 @@ from vocalis.stt.base import (
     TranscriptionOptions,
     Word,
 )
-from vocalis.stt.windowed import Progress, Windowing, transcribe_windows
+from vocalis.stt.windowed import Progress, Windowing, sparse, transcribe_windows
 
 RATE = 16_000
 
@@ -123,3 +126,66 @@ def test_a_checkpoint_that_raises_stops_before_the_next_window() -> None:
     with pytest.raises(RuntimeError):
         list(result.segments)
     assert len(engine.calls) == 1
+
+
+@dataclass
+class SkippingTranscriber:
+    """Greedy decoding that jumps a passage: one 20-s segment of two words. Asked again
+    (beam search), it gives `redo_words` words over whatever audio it is given."""
+
+    redo_words: int
+    calls: list[tuple[int, TranscriptionOptions]] = field(default_factory=list)
+
+    def transcribe(self, audio: np.ndarray, options: TranscriptionOptions) -> Transcription:
+        self.calls.append((len(audio), options))
+        seconds = len(audio) / RATE
+        info = TranscriptionInfo("en", 1.0, seconds)
+        if options.beam_size == 1:
+            return Transcription(info, iter([_segment(2.0, 22.0, 2), _segment(22.0, 25.0, 8)]))
+        return Transcription(info, iter([_segment(0.1, seconds + 1, self.redo_words)]))
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    """Half a minute of real read speech, for the VAD behind `sparse`."""
+    return long(EVAL_DIR, 0.5)[0]
+
+
+def _segment(start: float, end: float, words: int) -> Segment:
+    text = " word" * words
+    return Segment(0, 0, start, end, text, [1], 0.0, -0.2, 1.2, 0.0)
+
+
+def test_a_segment_that_skipped_speech_is_decoded_again(speech: np.ndarray) -> None:
+    engine = SkippingTranscriber(redo_words=5)
+    result = transcribe_windows(engine, [speech], TranscriptionOptions(), WINDOWING)
+    segments = list(result.segments)
+
+    # Each stretch of speech under the sparse segment is decoded on its own, with beam 5.
+    stretches = speech_spans(speech[2 * RATE : 22 * RATE], 300, 200)
+    redo = engine.calls[1:]
+    assert len(stretches) >= 3 and len(redo) == len(stretches)
+    assert [n for n, _ in redo] == [b - a for a, b in stretches]
+    assert all(o.beam_size == 5 and not o.vad_filter for _, o in redo)
+    # Their segments replace it, each placed at its stretch and ending by the stretch's end.
+    replaced = segments[: len(stretches)]
+    for segment, (a, b) in zip(replaced, stretches, strict=True):
+        assert segment.start == pytest.approx(2 + a / RATE + 0.1)
+        assert segment.end == pytest.approx(2 + b / RATE)
+    assert segments[len(stretches)].start == 22.0
+    assert [s.id for s in segments] == list(range(len(segments)))
+
+
+def test_a_redo_with_no_more_words_keeps_the_first_decode(speech: np.ndarray) -> None:
+    engine = SkippingTranscriber(redo_words=0)
+    result = transcribe_windows(engine, [speech], TranscriptionOptions(), WINDOWING)
+    segments = list(result.segments)
+    assert (segments[0].start, segments[0].end, segments[0].text) == (2.0, 22.0, " word word")
+
+
+def test_dense_or_silent_segments_are_kept(speech: np.ndarray) -> None:
+    segment = _segment(2.0, 22.0, 50)
+    assert not sparse(segment, speech)
+    assert sparse(_segment(2.0, 22.0, 2), speech)
+    assert not sparse(_segment(2.0, 22.0, 2), np.zeros(30 * RATE, dtype=np.float32))
+    assert not sparse(_segment(2.0, 6.0, 1), speech)  # short segments are left alone

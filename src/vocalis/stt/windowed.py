@@ -26,6 +26,14 @@ from vocalis.audio.vad import speech_spans
 from vocalis.stt.base import Segment, Transcriber, Transcription, TranscriptionOptions, Word
 from vocalis.stt.windows import Window, windows
 
+# A segment this long whose speech carries under this many words a second is decoded again
+# with beam search (`sparse`).
+SPARSE_MIN_SECONDS = 8.0
+SPARSE_WORDS_PER_SECOND = 1.0
+REDO_BEAM_SIZE = 5
+REDO_MIN_SILENCE_MS = 300
+REDO_PAD_MS = 200
+
 
 @dataclass(frozen=True)
 class Windowing:
@@ -123,7 +131,7 @@ class _Run:
         """The segments placed in the recording, with a checkpoint after each: the engine
         decodes the next 30 s only when asked for the next segment."""
         offset = window.offset
-        for segment in segments:
+        for segment in self._checked(window.samples, segments):
             placed = _shifted(segment, offset / SAMPLE_RATE, offset // 160)
             # Whisper may stamp past the window's end, where the next window starts.
             end = max(placed.start, min(placed.end, (offset + len(window.samples)) / SAMPLE_RATE))
@@ -131,6 +139,45 @@ class _Run:
             self.next_id += 1
             yield placed
             self.checkpoint(Progress(index, placed.end, self.long, starting=False))
+
+    def _checked(self, audio: Samples, segments: Iterator[Segment]) -> Iterator[Segment]:
+        """The window's segments, with any that skipped speech decoded again (see `sparse`)."""
+        for segment in segments:
+            redone = self._redo(audio, segment) if self.long and sparse(segment, audio) else []
+            if sum(_words(s) for s in redone) > _words(segment):
+                yield from redone
+            else:
+                yield segment
+
+    def _redo(self, audio: Samples, segment: Segment) -> list[Segment]:
+        """The segment's speech again, each stretch of it on its own, with beam search: a
+        stretch decoded alone cannot be jumped over."""
+        start, stop = int(segment.start * SAMPLE_RATE), int(segment.end * SAMPLE_RATE)
+        options = replace(self.options, beam_size=REDO_BEAM_SIZE, vad_filter=False)
+        redone = []
+        for a, b in speech_spans(audio[start:stop], REDO_MIN_SILENCE_MS, REDO_PAD_MS):
+            result = self.transcriber.transcribe(audio[start + a : start + b], options)
+            for part in result.segments:
+                placed = _shifted(part, (start + a) / SAMPLE_RATE, (start + a) // 160)
+                end = min(placed.end, (start + b) / SAMPLE_RATE)
+                redone.append(replace(placed, end=max(placed.start, end)))
+        return redone
+
+
+def sparse(segment: Segment, audio: Samples) -> bool:
+    """A long segment with far fewer words than the speech under it: Whisper jumped over a
+    passage. On a two-hour recording it happened four times, an 11-s passage inside one
+    21-s segment of six words; beam search over the same 21 s jumped it again. Read speech
+    carries 2-3 words a second."""
+    if segment.end - segment.start < SPARSE_MIN_SECONDS:
+        return False
+    start, stop = int(segment.start * SAMPLE_RATE), int(segment.end * SAMPLE_RATE)
+    speech = sum(b - a for a, b in speech_spans(audio[start:stop])) / SAMPLE_RATE
+    return speech >= SPARSE_MIN_SECONDS / 2 and _words(segment) < SPARSE_WORDS_PER_SECOND * speech
+
+
+def _words(segment: Segment) -> int:
+    return len(segment.text.split())
 
 
 def _shifted(segment: Segment, seconds: float, frames: int) -> Segment:
