@@ -182,3 +182,29 @@ def test_abort_drops_pending_text(speech: list[np.ndarray]) -> None:
         return [e async for e in session.events()]
 
     assert not any(isinstance(e, Final) for e in asyncio.run(scenario()))
+
+
+@dataclass
+class SlowEngine(CountingEngine):
+    cancelled: int = 0
+
+    async def transcribe(self, audio: np.ndarray, partial: bool) -> str:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return "never"
+
+
+def test_abort_cancels_the_decodes_still_waiting(speech: list[np.ndarray]) -> None:
+    engine = SlowEngine()
+
+    async def scenario() -> None:
+        session = LiveSession(engine)
+        await feed(session, np.concatenate([speech[1], silence(1), speech[0][: 2 * RATE]]), False)
+        await session.abort()
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert engine.cancelled >= 1 and engine.cancelled == len(engine.calls)

@@ -84,6 +84,7 @@ class LiveSession:
         self._finals: asyncio.Queue[_Utterance | None] = asyncio.Queue()
         self._emitter: asyncio.Task[None] | None = None  # started with the first final
         self._closed = False
+        self._decodes: set[asyncio.Task[str]] = set()
         self.reconfigure(self.config)
 
     def reconfigure(self, config: LiveConfig) -> None:
@@ -151,9 +152,12 @@ class LiveSession:
         await self._events.put(None)
 
     async def abort(self) -> None:
-        """The client has gone: stop at once; pending text is dropped."""
+        """The client has gone: stop at once. Decodes still waiting for the job queue never
+        run; one already running finishes in its thread, and its text is dropped."""
         self._closed = True
         self._stop_partial()
+        for task in list(self._decodes):
+            task.cancel()
         emitter = self._emitting()
         emitter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -248,7 +252,10 @@ class LiveSession:
 
     def _decode(self, start: int, stop: int, partial: bool) -> asyncio.Task[str]:
         audio = self._tape.slice(start, stop)
-        return asyncio.create_task(self.engine.transcribe(audio, partial))
+        task = asyncio.create_task(self.engine.transcribe(audio, partial))
+        self._decodes.add(task)
+        task.add_done_callback(self._decodes.discard)
+        return task
 
     def _maybe_partial(self) -> None:
         ep = self._endpointer
