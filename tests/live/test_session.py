@@ -189,6 +189,7 @@ class SlowEngine(CountingEngine):
     cancelled: int = 0
 
     async def transcribe(self, audio: np.ndarray, partial: bool) -> str:
+        self.calls.append((len(audio) / RATE, partial))
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
