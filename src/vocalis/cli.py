@@ -122,6 +122,64 @@ def _write(text: str, target: Path | None) -> None:
 
 
 @app.command()
+def listen(
+    list_devices: Annotated[
+        bool, typer.Option("--list-devices", help="List the input devices and exit.")
+    ] = False,
+    device: Annotated[
+        str | None, typer.Option(help="Input device: an index or part of a name.")
+    ] = None,
+    input: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Play this file instead of a microphone."),
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option(help="With --input: as fast as possible, not at real-time pace.")
+    ] = False,
+    seconds: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds of audio.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model id; default whisper-base.")] = None,
+    language: Annotated[
+        str | None, typer.Option(help="ISO-639-1 code; detected if omitted.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="A running Vocalis (http://HOST:PORT) to stream to over /ws/stt."),
+    ] = None,
+) -> None:
+    """Live transcription: partials in place, each utterance's text as a line. Ctrl+C ends."""
+    from vocalis.cli_listen import Display, listen_here, listen_remote, source
+
+    try:
+        if list_devices:
+            _print_devices()
+            return
+        settings = Settings()
+        with source(input, device, fast, seconds) as audio, Display(Console(), err) as shown:
+            if server:
+                listen_remote(server, audio, shown, model, language)
+            else:
+                listen_here(settings, _store(settings), audio, shown, model, language)
+        err.print(shown.summary())
+    except VocalisError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    except OSError as exc:  # a server that cannot be reached
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _print_devices() -> None:
+    from vocalis.audio.capture import list_devices
+
+    table = Table("index", "name", "channels", "default rate", "host API")
+    for d in list_devices():
+        table.add_row(str(d.index), d.name, str(d.channels), str(d.default_rate), d.host_api)
+    Console().print(table)
+
+
+@app.command()
 def speak(
     text: Annotated[
         str | None, typer.Argument(help="Text to speak; read from stdin if omitted.")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from vocalis.config import Settings
 from vocalis.errors import ServerBusy
 from vocalis.live.endpointing import Endpointing
-from vocalis.live.engine import ModelEngine
+from vocalis.live.engine import ModelEngine, Runner
 from vocalis.live.session import LiveConfig
 from vocalis.server.jobs import JobQueue
 from vocalis.stt.base import TranscriptionOptions
@@ -71,6 +71,7 @@ def engine(
     model: str | None,
     language: str | None,
     prompt: str | None = None,
+    run: Runner | None = None,
 ) -> ModelEngine:
     """Raises ModelNotFound or InvalidRequest for a model or language the server lacks."""
     spec = stt.resolve(model)
@@ -80,7 +81,7 @@ def engine(
     if partial_spec and options.language and options.language not in partial_spec.languages:
         partial_spec = None  # an English-only partial model for another language: skip it
     return ModelEngine(
-        stt, spec, options, jobs.run_waiting, lambda: jobs.busy, partial_model=partial_spec
+        stt, spec, options, run or jobs.run_waiting, lambda: jobs.busy, partial_model=partial_spec
     )
 
 
