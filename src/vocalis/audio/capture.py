@@ -16,17 +16,16 @@ import queue
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, BinaryIO
 
-import av
 import numpy as np
 import numpy.typing as npt
 
 from vocalis.audio import decode
 from vocalis.audio.decode import SAMPLE_RATE, RawPcm, Samples
+from vocalis.audio.resample import StreamResampler
 from vocalis.errors import VocalisError
 
 BLOCK_MS = 100
@@ -303,28 +302,6 @@ class Microphone:
     def _convert(self, block: npt.NDArray[np.float32]) -> Samples:
         mono: Samples = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
         return self._resampler.resample(mono) if self._resampler else mono
-
-
-class StreamResampler:
-    """Resamples a stream cut into blocks as one signal: the resampler keeps its state."""
-
-    def __init__(self, from_rate: int, to_rate: int):
-        self._from_rate = from_rate
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=to_rate)
-        self._done = 0
-
-    def resample(self, samples: Samples) -> Samples:
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1),
-            format="flt",
-            layout="mono",
-        )
-        frame.sample_rate = self._from_rate
-        frame.time_base = Fraction(1, self._from_rate)
-        frame.pts = self._done
-        self._done += len(samples)
-        pieces = [out.to_ndarray().reshape(-1) for out in self._resampler.resample(frame)]
-        return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
 
 # --- Files ------------------------------------------------------------------------------

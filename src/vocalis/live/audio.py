@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-import av
 import numpy as np
 
 from vocalis.audio.decode import SAMPLE_RATE, Samples
@@ -22,8 +19,7 @@ class PcmInput:
         self.rate = rate
         self.channels = channels
         self._frame_bytes = 2 * channels
-        self._resampler = None if rate == SAMPLE_RATE and channels == 1 else _resampler()
-        self._done = 0
+        self._resampler = StreamResampler(rate, SAMPLE_RATE) if rate != SAMPLE_RATE else None
 
     def convert(self, data: bytes) -> Samples:
         """Raises ValueError when `data` is not whole s16le frames."""
@@ -36,17 +32,7 @@ class PcmInput:
         mono: Samples = (samples / 32768.0).astype(np.float32)
         if self._resampler is None or not len(mono):
             return mono
-        frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="flt", layout="mono")
-        frame.sample_rate = self.rate
-        frame.time_base = Fraction(1, self.rate)
-        frame.pts = self._done
-        self._done += len(mono)
-        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
-        return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
-
-
-def _resampler() -> av.AudioResampler:
-    return av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        return self._resampler.resample(mono)
 
 
 def to_pcm16(samples: Samples) -> bytes:
