@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vocalis.audio.decode import SAMPLE_RATE, Samples
+from vocalis.audio.resample import StreamResampler
 
 
 class PcmInput:
