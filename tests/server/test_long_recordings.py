@@ -233,9 +233,7 @@ def test_thirty_minutes_flat_memory_and_short_requests_first(long_server: LiveSe
         assert seconds <= idle + 1.5, f"{seconds:.2f} s while idle took {idle:.2f} s"
     cues = parse_cues(response.text)
     assert wer(reference, cue_text(cues)) < 0.05
-    # Known defect (issue 12, left open): on 30 min and more a greedy window now and then
-    # drops one passage; the bound here is one Whisper chunk until that is fixed.
-    check_segments(cues, len(samples) / RATE, max_gap=30)
+    check_segments(cues, len(samples) / RATE)
     windows = re.findall(r'"event": "window"', long_server.log_text())
     assert len(windows) >= 14  # progress logged window by window
 
