@@ -19,7 +19,15 @@ from vocalis.server.deps import Services
 from vocalis.server.errors import UploadLimit, install_error_handlers
 from vocalis.server.jobs import JobQueue
 from vocalis.server.live import LiveSlots
-from vocalis.server.routes import gateway, health, live_stt, models, speech, transcriptions
+from vocalis.server.routes import (
+    gateway,
+    health,
+    live_stt,
+    live_tts,
+    models,
+    speech,
+    transcriptions,
+)
 from vocalis.stt.service import SpeechToText
 from vocalis.tts.service import TextToSpeech
 
@@ -67,7 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
-    for module in (health, models, transcriptions, speech, live_stt, gateway):
+    for module in (health, models, transcriptions, speech, live_stt, gateway, live_tts):
         app.include_router(module.router)
     return app
 
