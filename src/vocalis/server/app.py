@@ -15,6 +15,7 @@ from vocalis import __version__
 from vocalis.config import Settings
 from vocalis.models.catalog import default_catalog
 from vocalis.models.store import ModelStore
+from vocalis.server import realtime
 from vocalis.server.deps import Services
 from vocalis.server.errors import UploadLimit, install_error_handlers
 from vocalis.server.jobs import JobQueue
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
-    for module in (health, models, transcriptions, speech, live_stt, gateway, live_tts):
+    for module in (health, models, transcriptions, speech, live_stt, gateway, live_tts, realtime):
         app.include_router(module.router)
     return app
 
