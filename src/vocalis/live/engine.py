@@ -30,7 +30,9 @@ class ModelEngine:
     ):
         self.stt = stt
         self.spec = spec
-        self.options = replace(options, vad_filter=False, condition_on_previous_text=False)
+        self.options = replace(
+            options, vad_filter=False, condition_on_previous_text=False, timestamps=False
+        )
         self._run = run
         self._busy = busy
         self.partial_model = partial_model or spec

@@ -24,6 +24,9 @@ class TranscriptionOptions:
     beam_size: int | None = None  # None: the backend's default
     # Whisper's context from one 30-s chunk to the next; off for long recordings.
     condition_on_previous_text: bool = True
+    # False: the text alone, no timestamps, which lets a backend decode short audio faster
+    # (a live utterance).
+    timestamps: bool = True
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,19 @@ from vocalis.stt.backends import BackendChoice, PlatformFacts, choose_backend, d
 from vocalis.stt.base import Transcriber, Transcription, TranscriptionOptions
 from vocalis.stt.windowed import Checkpoint, Windowing, transcribe_windows
 
+# OpenAI's transcription models: each is this server's default model.
+OPENAI_STT_MODELS = frozenset(
+    {
+        "whisper-1",
+        "gpt-4o-transcribe",
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-mini-transcribe-2025-12-15",
+        "gpt-transcribe",
+        "gpt-live-transcribe",
+        "gpt-realtime-whisper",
+    }
+)
+
 
 class SpeechToText:
     def __init__(self, settings: Settings, store: ModelStore, facts: PlatformFacts | None = None):
@@ -39,7 +52,10 @@ class SpeechToText:
         return self.store.spec(self.settings.default_stt_model, "stt").id
 
     def resolve(self, name: str | None) -> ModelSpec:
-        return self.store.spec(name or self.settings.default_stt_model, "stt")
+        """The model for a request's name: OpenAI's names and none mean the default."""
+        if not name or name.strip().lower() in OPENAI_STT_MODELS:
+            return self.store.spec(self.settings.default_stt_model, "stt")
+        return self.store.spec(name, "stt")
 
     @contextmanager
     def borrow(self, spec: ModelSpec) -> Iterator[Transcriber]:

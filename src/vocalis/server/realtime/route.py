@@ -43,7 +43,7 @@ from vocalis.server.realtime.session import (
     update_ga,
     vocalis_model,
 )
-from vocalis.server.routes.live_stt import CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_LATER, Wire
+from vocalis.server.wire import CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_LATER, Wire
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -14,20 +14,9 @@ from typing import TypeVar
 
 from vocalis.errors import InvalidRequest
 from vocalis.server.realtime.events import BetaSession, GaSession, Transcription, TurnDetection
+from vocalis.stt.service import OPENAI_STT_MODELS
 
 RATE = 24_000  # the Realtime API's PCM rate; GA sessions may name another
-# OpenAI's transcription models: here each is the server's default model.
-OPENAI_MODELS = frozenset(
-    {
-        "whisper-1",
-        "gpt-4o-transcribe",
-        "gpt-4o-mini-transcribe",
-        "gpt-4o-mini-transcribe-2025-12-15",
-        "gpt-transcribe",
-        "gpt-live-transcribe",
-        "gpt-realtime-whisper",
-    }
-)
 # Beta's session type admits only these model names.
 BETA_MODEL = "whisper-1"
 
@@ -62,7 +51,7 @@ class Settings:
 
 def vocalis_model(name: str | None) -> str | None:
     """The model to resolve for a name a client gives: None for the default."""
-    if not name or name.strip().lower() in OPENAI_MODELS:
+    if not name or name.strip().lower() in OPENAI_STT_MODELS:
         return None
     return name
 

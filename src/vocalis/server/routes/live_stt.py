@@ -11,14 +11,12 @@ and `{"type": "error", "error": {message, type, code, param}}` for anything it c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.datastructures import QueryParams
-from starlette.websockets import WebSocketState
 
 from vocalis.errors import InvalidRequest, ServerBusy, VocalisError
 from vocalis.live.audio import PcmInput
@@ -26,12 +24,9 @@ from vocalis.live.events import BufferLimit, Event, Failed, Final, Partial
 from vocalis.live.session import LiveSession
 from vocalis.server.deps import Services
 from vocalis.server.live import endpointing, engine, live_config
+from vocalis.server.wire import CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_LATER, Wire
 
 router = APIRouter()
-
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_LATER = 1013
 
 
 @dataclass(frozen=True)
@@ -98,28 +93,6 @@ def _pcm_input(rate: int) -> PcmInput:
         return PcmInput(rate)
     except ValueError as exc:
         raise InvalidRequest(f"Unsupported sample_rate: {exc}.", param="sample_rate") from None
-
-
-class Wire:
-    """Sends JSON frames one at a time, from the receive loop and the event pump alike."""
-
-    def __init__(self, websocket: WebSocket):
-        self.websocket = websocket
-        self._lock = asyncio.Lock()
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        async with self._lock:
-            if self.websocket.application_state is WebSocketState.CONNECTED:
-                await self.websocket.send_text(json.dumps(frame))
-
-    async def error(self, exc: VocalisError) -> None:
-        await self.send({"type": "error", **exc.envelope()})
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        async with self._lock:
-            if self.websocket.application_state is WebSocketState.CONNECTED:
-                with contextlib.suppress(RuntimeError):
-                    await self.websocket.close(code, reason)
 
 
 class Connection:

@@ -12,18 +12,16 @@ A message it cannot use gets `{"type": "error", "error": {...}}` and changes not
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from fastapi import APIRouter, WebSocket
 from starlette.types import Message
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 
 from vocalis.errors import InvalidRequest, ServerBusy, VocalisError
 from vocalis.live.speech import Utterance
@@ -39,14 +37,12 @@ from vocalis.server.routes.live_tts_messages import (
     error_frame,
     parse,
 )
+from vocalis.server.wire import CLOSE_TOO_BIG, CLOSE_TRY_LATER, Wire
 from vocalis.tts.service import SpeechRequest
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("vocalis.access")
-
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_LATER = 1013
 
 
 class SpeechFailed(VocalisError):
@@ -65,29 +61,6 @@ async def live_tts(websocket: WebSocket) -> None:
     except ServerBusy as exc:  # only the cap on live sessions: the rest is answered in frames
         await wire.send(error_frame(exc))
         await wire.close(CLOSE_TRY_LATER, exc.message[:120])
-
-
-class Wire:
-    """Sends frames one at a time and in order, from the receive loop and speaking tasks alike."""
-
-    def __init__(self, websocket: WebSocket):
-        self.websocket = websocket
-        self._lock = asyncio.Lock()
-
-    async def send(self, frame: dict[str, Any] | bytes) -> None:
-        async with self._lock:
-            if self.websocket.application_state is not WebSocketState.CONNECTED:
-                return
-            if isinstance(frame, bytes):
-                await self.websocket.send_bytes(frame)
-            else:
-                await self.websocket.send_text(json.dumps(frame))
-
-    async def close(self, code: int, reason: str = "") -> None:
-        async with self._lock:
-            if self.websocket.application_state is WebSocketState.CONNECTED:
-                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                    await self.websocket.close(code, reason)
 
 
 @dataclass
