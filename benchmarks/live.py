@@ -92,7 +92,8 @@ def flush_commands(server: LiveServer, named: dict[str, tuple[np.ndarray, str]])
     with server.client() as http:
         for _ in range(ROUNDS):
             for name in COMMANDS:
-                samples = named[name][0]
+                spans = speech_spans(named[name][0])  # the flush right after the last word
+                samples = named[name][0][: spans[-1][1]]
                 with LiveStream.open(server.url, language="en") as live:
                     live.send_audio(samples, pace=1.0)
                     flushed = time.monotonic()

@@ -43,3 +43,12 @@ def test_long_audio_keeps_the_full_path(transcriber: FasterWhisperTranscriber) -
     segments = list(result.segments)
     assert segments[-1].end < 15  # Whisper's own timestamps, not the whole 21 s
     assert wer(reference, "".join(s.text for s in segments)) < 0.05
+
+
+def test_a_sentence_said_twice_counts_as_a_loop() -> None:
+    from vocalis.stt.faster_whisper import repeats
+
+    assert repeats("He began a confused complaint. He began a confused complaint.")
+    assert repeats("turn on the light turn on the light")
+    assert not repeats("Ask not what your country can do for you, ask what you can do")
+    assert not repeats("no no no")  # too short to call a loop

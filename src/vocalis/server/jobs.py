@@ -93,8 +93,8 @@ class JobQueue:
 
     @property
     def busy(self) -> bool:
-        """Every slot taken, or someone waiting for one."""
-        return self.running >= self.max_running or self.waiting > 0
+        """Any job running or waiting: optional work (live partials) should wait."""
+        return self.running > 0 or self.waiting > 0
 
     def stream(self, iterator: Iterator[T]) -> AsyncIterator[T]:
         """Drive a blocking generator from worker threads, holding one slot throughout.

@@ -22,13 +22,14 @@ FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # Language detection listens to this much speech, found in at most DETECT_SEARCH_SECONDS.
 DETECT_SECONDS = 10
 DETECT_SEARCH_SECONDS = 60
-# Text-only decoding of short audio (a live utterance) encodes only the audio plus 5 s of
-# padding, at least 10 s, instead of Whisper's 30 s: the encoder's cost falls steeply with its
+# Text-only decoding of short audio (a live utterance) encodes only the audio plus 10 s of
+# padding, at least 15 s, instead of Whisper's 30 s: the encoder's cost falls steeply with its
 # input (measured here, whisper-base int8 on 2 cores: 0.75 s for 30 s, 0.17 s for 15 s, 0.09 s
-# for 10 s). With under about 6 s of context the decoder looped, so 10 s is the floor.
+# for 10 s). With 5 s of padding and a 10-s floor, a 5.5-s sentence came back twice; with
+# these, the public clips cut tight at their speech read as they do with 30 s.
 SHORT_MAX_SECONDS = 20
-SHORT_MIN_FRAMES = 1000
-SHORT_PAD_FRAMES = 500
+SHORT_MIN_FRAMES = 1500
+SHORT_PAD_FRAMES = 1000
 # A result this repetitive (a loop) goes back to the full 30-s path.
 SHORT_MAX_COMPRESSION = 2.4
 NO_SPEECH = 0.6
@@ -133,17 +134,24 @@ class FasterWhisperTranscriber:
         tokens = result.sequences_ids[0]
         text = tokenizer.decode(tokens)
         compression = get_compression_ratio(text.strip())
-        if compression > SHORT_MAX_COMPRESSION:
-            return None
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        if result.no_speech_prob > NO_SPEECH and avg_logprob < -1:
-            text, tokens = "", []
+        looped = compression > SHORT_MAX_COMPRESSION or repeats(text)
+        if result.no_speech_prob > NO_SPEECH and (avg_logprob < -1 or looped):
+            text, tokens = "", []  # silence, or a loop over it
+        elif looped:
+            return None
         seconds = len(audio) / SAMPLE_RATE
         segment = Segment(
             0, 0, 0.0, seconds, text, tokens, 0.0, avg_logprob, compression, result.no_speech_prob
         )
         info = TranscriptionInfo(language, float(probability), seconds)
         return Transcription(info, iter([segment] if text.strip() else []))
+
+
+def repeats(text: str, shortest: int = 4) -> bool:
+    """The text ends with a run of words said twice in a row: the decoder looped."""
+    words = text.lower().split()
+    return any(words[-n:] == words[-2 * n : -n] for n in range(len(words) // 2, shortest - 1, -1))
 
 
 def _short(audio: npt.NDArray[np.float32], options: TranscriptionOptions) -> bool:
