@@ -50,7 +50,7 @@ def test_a_file_at_real_time_pace_in_process(
     for reference, line in zip(references, lines, strict=True):
         assert wer(reference, line) <= 0.2, (reference, line)
     file_text = http.post(
-        "/v1/audio/transcriptions", files={"file": path.open("rb")}, data={"language": "en"}
+        "/v1/audio/transcriptions", files={"file": path.read_bytes()}, data={"language": "en"}
     ).json()["text"]
     joined = " ".join(references)
     assert wer(joined, " ".join(lines)) <= wer(joined, file_text) + 0.02
