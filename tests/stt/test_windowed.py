@@ -5,6 +5,7 @@ The real model runs these paths end to end in tests/server/test_long_recordings.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -141,7 +142,8 @@ class SkippingTranscriber:
         seconds = len(audio) / RATE
         info = TranscriptionInfo("en", 1.0, seconds)
         if options.beam_size == 1:
-            return Transcription(info, iter([_segment(2.0, 22.0, 2), _segment(22.0, 25.0, 8)]))
+            tail = _segment(22.0, seconds, 8)
+            return Transcription(info, iter([_segment(2.0, 22.0, 2), tail]))
         return Transcription(info, iter([_segment(0.1, seconds + 1, self.redo_words)]))
 
 
@@ -173,6 +175,7 @@ def test_a_segment_that_skipped_speech_is_decoded_again(speech: np.ndarray) -> N
         assert segment.start == pytest.approx(2 + a / RATE + 0.1)
         assert segment.end == pytest.approx(2 + b / RATE)
     assert segments[len(stretches)].start == 22.0
+    assert len(segments) == len(stretches) + 1
     assert [s.id for s in segments] == list(range(len(segments)))
 
 
@@ -189,3 +192,52 @@ def test_dense_or_silent_segments_are_kept(speech: np.ndarray) -> None:
     assert sparse(_segment(2.0, 22.0, 2), speech)
     assert not sparse(_segment(2.0, 22.0, 2), np.zeros(30 * RATE, dtype=np.float32))
     assert not sparse(_segment(2.0, 6.0, 1), speech)  # short segments are left alone
+
+
+@dataclass
+class GappyTranscriber:
+    """Greedy decoding that leaves 16 s of speech with no segment over it."""
+
+    calls: list[tuple[int, TranscriptionOptions]] = field(default_factory=list)
+
+    def transcribe(self, audio: np.ndarray, options: TranscriptionOptions) -> Transcription:
+        self.calls.append((len(audio), options))
+        seconds = len(audio) / RATE
+        info = TranscriptionInfo("en", 1.0, seconds)
+        if options.beam_size == 1:
+            found = [_segment(0.0, 4.0, 10), _segment(20.0, seconds, 30)]
+            return Transcription(info, iter(found))
+        return Transcription(info, iter([_segment(0.0, seconds, 4)]))
+
+
+def test_a_stretch_with_no_segment_is_filled(speech: np.ndarray) -> None:
+    engine = GappyTranscriber()
+    result = transcribe_windows(engine, [speech], TranscriptionOptions(), WINDOWING)
+    segments = list(result.segments)
+
+    # The speech between 4 s and 20 s, all but a second at each end, stretch by stretch.
+    stretches = speech_spans(speech[5 * RATE : 19 * RATE], 300, 200)
+    assert len(stretches) >= 2 and len(engine.calls) == 1 + len(stretches)
+    filled = segments[1:-1]
+    assert [(s.start, s.end) for s in filled] == [
+        (pytest.approx(5 + a / RATE), pytest.approx(5 + b / RATE)) for a, b in stretches
+    ]
+    assert segments[-1].start == 20.0
+    assert all(b.start >= a.end for a, b in itertools.pairwise(segments))
+    assert [s.id for s in segments] == list(range(len(segments)))
+
+
+def test_pauses_between_segments_are_left_alone(speech: np.ndarray) -> None:
+    @dataclass
+    class Dense(GappyTranscriber):
+        def transcribe(self, audio: np.ndarray, options: TranscriptionOptions) -> Transcription:
+            self.calls.append((len(audio), options))
+            seconds = len(audio) / RATE
+            found = [_segment(0.0, 10.0, 25), _segment(13.5, seconds, 60)]  # a 3.5-s pause
+            return Transcription(TranscriptionInfo("en", 1.0, seconds), iter(found))
+
+    engine = Dense()
+    segments = list(
+        transcribe_windows(engine, [speech], TranscriptionOptions(), WINDOWING).segments
+    )
+    assert len(engine.calls) == 1 and len(segments) == 2

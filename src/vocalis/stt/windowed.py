@@ -31,6 +31,10 @@ from vocalis.stt.windows import Window, windows
 SPARSE_MIN_SECONDS = 8.0
 SPARSE_WORDS_PER_SECOND = 1.0
 REDO_BEAM_SIZE = 5
+# A stretch this long with no segment over it is decoded again, all but a margin at each
+# end, where the neighbours' own words may run on past their timestamps.
+GAP_MIN_SECONDS = 8.0
+GAP_MARGIN_SECONDS = 1.0
 REDO_MIN_SILENCE_MS = 300
 REDO_PAD_MS = 200
 
@@ -141,18 +145,33 @@ class _Run:
             self.checkpoint(Progress(index, placed.end, self.long, starting=False))
 
     def _checked(self, audio: Samples, segments: Iterator[Segment]) -> Iterator[Segment]:
-        """The window's segments, with any that skipped speech decoded again (see `sparse`)."""
+        """The window's segments, with speech Whisper jumped decoded again: a sparse segment
+        (see `sparse`) is replaced, and a long stretch with no segment over it is filled."""
+        if not self.long:
+            yield from segments
+            return
+        covered = 0.0  # window seconds up to which segments have spoken
         for segment in segments:
-            redone = self._redo(audio, segment) if self.long and sparse(segment, audio) else []
-            if sum(_words(s) for s in redone) > _words(segment):
-                yield from redone
-            else:
-                yield segment
+            yield from self._redo(
+                audio, covered + GAP_MARGIN_SECONDS, segment.start - GAP_MARGIN_SECONDS, gap=True
+            )
+            redone = self._redo(audio, segment.start, segment.end) if sparse(segment, audio) else []
+            chosen = redone if sum(_words(s) for s in redone) > _words(segment) else [segment]
+            yield from chosen
+            covered = max(covered, chosen[-1].end)
+        yield from self._redo(
+            audio, covered + GAP_MARGIN_SECONDS, len(audio) / SAMPLE_RATE, gap=True
+        )
 
-    def _redo(self, audio: Samples, segment: Segment) -> list[Segment]:
-        """The segment's speech again, each stretch of it on its own, with beam search: a
-        stretch decoded alone cannot be jumped over."""
-        start, stop = int(segment.start * SAMPLE_RATE), int(segment.end * SAMPLE_RATE)
+    def _redo(
+        self, audio: Samples, begin: float, finish: float, gap: bool = False
+    ) -> list[Segment]:
+        """The speech between `begin` and `finish` (window seconds) again, each stretch of it
+        on its own, with beam search: a stretch decoded alone cannot be jumped over. A gap
+        shorter than GAP_MIN_SECONDS is left alone: it is a pause."""
+        if gap and finish - begin < GAP_MIN_SECONDS - 2 * GAP_MARGIN_SECONDS:
+            return []
+        start, stop = int(begin * SAMPLE_RATE), int(finish * SAMPLE_RATE)
         options = replace(self.options, beam_size=REDO_BEAM_SIZE, vad_filter=False)
         redone = []
         for a, b in speech_spans(audio[start:stop], REDO_MIN_SILENCE_MS, REDO_PAD_MS):
