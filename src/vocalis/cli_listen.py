@@ -26,8 +26,8 @@ from rich.text import Text
 from starlette.concurrency import iterate_in_threadpool
 
 from vocalis.audio.decode import SAMPLE_RATE, Samples
+from vocalis.audio.encode import to_s16le
 from vocalis.config import Settings
-from vocalis.live.audio import to_pcm16
 from vocalis.live.engine import Runner
 from vocalis.live.events import Event, Final, Partial
 from vocalis.live.session import LiveSession
@@ -195,7 +195,7 @@ async def _listen_remote(url: str, source: Iterator[Samples], display: Display) 
         receiver = asyncio.create_task(_receive(ws, display))
         async for block in iterate_in_threadpool(source):
             display.audio_seconds += len(block) / SAMPLE_RATE
-            await ws.send(to_pcm16(block))
+            await ws.send(to_s16le(block))
         await ws.send(json.dumps({"type": "close"}))
         await receiver
 

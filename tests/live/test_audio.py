@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import EVAL_DIR
 from tests.recordings import long
-from vocalis.live.audio import PcmInput, to_pcm16
+from vocalis.audio.encode import to_s16le
+from vocalis.live.audio import PcmInput
 from vocalis.live.vad import StreamingVad
 
 
@@ -20,7 +21,7 @@ def test_odd_lengths_and_bad_rates_are_refused() -> None:
 
 def test_24_khz_in_any_pieces_becomes_16_khz() -> None:
     tone = np.sin(np.arange(24_000 * 2) / 24_000 * 2 * np.pi * 440).astype(np.float32) * 0.5
-    data = to_pcm16(tone)
+    data = to_s16le(tone)
     pcm = PcmInput(24_000)
     pieces = [pcm.convert(data[i : i + 960]) for i in range(0, len(data), 960)]
     out = np.concatenate(pieces)

@@ -138,14 +138,20 @@ def _raw_frames(file: BinaryIO, raw: RawPcm, max_seconds: float) -> Iterator[av.
 def _raw_blocks(file: BinaryIO, raw: RawPcm) -> Iterator[av.AudioFrame]:
     done = 0
     while block := file.read(RAW_BLOCK_FRAMES * 2 * raw.channels):
-        samples = np.frombuffer(block, dtype="<i2").reshape(-1, raw.channels).mean(axis=1)
-        mono = (samples / 32768.0).astype(np.float32)
+        mono = pcm16_mono(block, raw.channels)
         frame = av.AudioFrame.from_ndarray(mono.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = raw.rate
         frame.time_base = Fraction(1, raw.rate)
         frame.pts = done
         done += len(mono)
         yield frame
+
+
+def pcm16_mono(data: bytes, channels: int = 1) -> Samples:
+    """Whole frames of interleaved s16le as mono float32 in [-1, 1]."""
+    samples = np.frombuffer(data, dtype="<i2").reshape(-1, channels).mean(axis=1)
+    mono: Samples = (samples / 32768.0).astype(np.float32)
+    return mono
 
 
 def _resampled(frames: Iterator[av.AudioFrame], rate: int, max_seconds: float) -> Iterator[Samples]:

@@ -234,7 +234,7 @@ class _PcmWriter:
         self._held: list[bytes] = []
 
     def write(self, samples: Samples) -> bytes:
-        data = _to_s16le(samples)
+        data = to_s16le(samples)
         if not self._streaming:
             self._held.append(data)
             return b""
@@ -282,8 +282,9 @@ def _as_float32(samples: AudioInput) -> Samples:
     return np.clip(array.astype(np.float32, copy=False), -1.0, 1.0)
 
 
-def _to_s16le(samples: Samples) -> bytes:
-    # Scale by 32768 so int16 input comes back out unchanged.
+def to_s16le(samples: Samples) -> bytes:
+    """Float32 samples in [-1, 1] as s16le; scaled by 32768 so int16 input comes back out
+    unchanged."""
     scaled = np.clip(np.round(samples * 32768.0), -32768, 32767)
     return scaled.astype("<i2").tobytes()
 

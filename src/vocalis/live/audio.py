@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from vocalis.audio.decode import SAMPLE_RATE, Samples
+from vocalis.audio.decode import SAMPLE_RATE, Samples, pcm16_mono
 from vocalis.audio.resample import StreamResampler
 
 
@@ -29,12 +27,7 @@ class PcmInput:
                 f"PCM messages must be whole 16-bit frames: a multiple of {self._frame_bytes} "
                 f"bytes, got {len(data)}"
             )
-        samples = np.frombuffer(data, dtype="<i2").reshape(-1, self.channels).mean(axis=1)
-        mono: Samples = (samples / 32768.0).astype(np.float32)
+        mono = pcm16_mono(data, self.channels)
         if self._resampler is None or not len(mono):
             return mono
         return self._resampler.resample(mono)
-
-
-def to_pcm16(samples: Samples) -> bytes:
-    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
