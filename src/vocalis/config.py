@@ -76,6 +76,20 @@ class Settings(BaseSettings):
     # The largest WebSocket message a client may send (a second of 16-kHz PCM is 32 KB).
     live_max_message_kb: int = Field(1024, ge=16)
 
+    # Home Assistant's Wyoming protocol beside HTTP, e.g. tcp://0.0.0.0:10300; empty: off.
+    wyoming_uri: str = ""
+    # Announce the Wyoming server with zeroconf (mDNS), as wyoming-faster-whisper does.
+    wyoming_zeroconf: bool = False
+
+    # The voice loop (/v1/audio/chat): any OpenAI-compatible chat endpoint, e.g. Ollama's
+    # http://127.0.0.1:11434/v1; empty: the loop answers 503.
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_system_prompt: str = ""
+    # Seconds to wait for the LLM's first token and between tokens.
+    llm_timeout: float = Field(60.0, gt=0)
+
     max_concurrent_jobs: int = Field(2, ge=1)
     max_queued_jobs: int = Field(32, ge=0)
     max_upload_mb: float = Field(100.0, gt=0)
