@@ -75,7 +75,8 @@ class ModelPool(Generic[T]):
         return entry is not None and entry.model is not None
 
     def loaded(self) -> list[str]:
-        return [key for key, entry in self._entries.items() if entry.model is not None]
+        # A copy: a worker thread may add an entry meanwhile.
+        return [key for key, entry in list(self._entries.items()) if entry.model is not None]
 
     def unload_idle(self) -> list[str]:
         """Drop models unused for longer than the idle timeout; returns their keys."""

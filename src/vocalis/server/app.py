@@ -28,6 +28,7 @@ from vocalis.server.routes import (
     models,
     speech,
     transcriptions,
+    tts_server,
 )
 from vocalis.stt.service import SpeechToText
 from vocalis.tts.service import TextToSpeech
@@ -76,7 +77,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
-    for module in (health, models, transcriptions, speech, live_stt, gateway, live_tts, realtime):
+    for module in (
+        health,
+        models,
+        transcriptions,
+        speech,
+        live_stt,
+        gateway,
+        live_tts,
+        realtime,
+        tts_server,
+    ):
         app.include_router(module.router)
     return app
 

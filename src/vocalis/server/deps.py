@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -23,6 +24,8 @@ class Services:
     tts: TextToSpeech
     jobs: JobQueue
     live: LiveSlots
+    # When the services were built: the server's uptime, for /health.
+    started: float = field(default_factory=time.monotonic)
 
 
 def get_services(request: Request) -> Services:

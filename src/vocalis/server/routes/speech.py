@@ -56,7 +56,7 @@ async def create_speech(body: SpeechBody, services: ServicesDep) -> StreamingRes
     )
     # Load the engine before the response starts, so a failure is still a proper error status.
     await services.jobs.run(services.tts.pool.load, request.engine)
-    audio = _encoded(services.tts, request, body.response_format)
+    audio = encoded_speech(services.tts, request, body.response_format)
     if body.stream_format == "sse":
         events = _sse(audio, body.input)
         return StreamingResponse(services.jobs.stream(events), media_type="text/event-stream")
@@ -64,7 +64,7 @@ async def create_speech(body: SpeechBody, services: ServicesDep) -> StreamingRes
     return StreamingResponse(services.jobs.stream(audio), media_type=media_type)
 
 
-def _encoded(tts: TextToSpeech, request: SpeechRequest, fmt: str) -> Iterator[bytes]:
+def encoded_speech(tts: TextToSpeech, request: SpeechRequest, fmt: str) -> Iterator[bytes]:
     """Encoded audio, piece by piece as synthesis goes. Runs in worker threads."""
     started = time.perf_counter()
     engine_rate = tts.sample_rate(request.engine)
