@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vocalis.errors import PayloadTooLarge, ServerBusy, VocalisError
+from vocalis.ops.metrics import observe_error
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def error_body(
 
 
 def error_response(exc: VocalisError) -> JSONResponse:
+    observe_error(exc.code)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServerBusy) else None
     return JSONResponse(exc.envelope(), status_code=exc.status_code, headers=headers)
 
@@ -44,6 +46,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
     if first.get("type") == "missing":
         message = f"Missing required parameter: '{param}'."
+    observe_error("invalid_value")
     body = error_body(message, "invalid_request_error", param, "invalid_value")
     return JSONResponse(body, status_code=400)
 
@@ -51,6 +54,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     type_ = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    observe_error(f"http_{exc.status_code}")
     body = error_body(str(exc.detail), type_, None, None)
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
