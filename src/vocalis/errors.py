@@ -71,3 +71,29 @@ class ServerBusy(VocalisError):
     def __init__(self, message: str, retry_after: int, code: str | None = None):
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class ShuttingDown(ServerBusy):
+    """The server is draining before a restart: another instance should take the request."""
+
+    status_code = 503
+    error_type = "server_error"
+    code = "shutting_down"
+
+
+class ModelLoadFailed(VocalisError):
+    """A model's files are there but its engine refused them: damaged, or the wrong format."""
+
+    status_code = 500
+    error_type = "server_error"
+    code = "model_load_failed"
+
+    def __init__(self, model: str, reason: BaseException):
+        first_line = (str(reason).strip().splitlines() or [type(reason).__name__])[0][:300]
+        first_line = first_line.rstrip(".")
+        super().__init__(
+            f"The model '{model}' could not be loaded: {first_line}. Its files may be damaged "
+            "or of another format: delete its folder in the models directory (or fix the "
+            "directory in VOCALIS_LOCAL_MODELS) and run `vocalis models pull` for it again.",
+            param="model",
+        )

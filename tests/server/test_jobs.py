@@ -69,3 +69,35 @@ def test_a_cancelled_job_stops_at_its_next_step() -> None:
                 cancelled.set()
     assert steps == 2
     assert queue.background == 0
+
+
+def test_busy_counts_requests_and_full_slots_but_not_a_long_job_that_gives_way() -> None:
+    """Live partials are skipped while the queue is `busy`."""
+    states: list[bool] = []
+
+    async def main() -> None:
+        queue = JobQueue(max_running=2, max_queued=2)
+        states.append(queue.busy)  # idle
+        in_background, release = threading.Event(), threading.Event()
+
+        def long_job() -> None:
+            with queue.pace() as pace:
+                pace.step(long=True)
+                in_background.set()
+                release.wait(5)
+
+        long_task = asyncio.ensure_future(queue.run(long_job))
+        await asyncio.to_thread(in_background.wait, 5)
+        states.append(queue.busy)  # one long job in the background, one slot free
+        short = asyncio.ensure_future(queue.run(time.sleep, 0.3))
+        await asyncio.sleep(0.1)
+        states.append(queue.busy)  # a request's job runs
+        await short
+        second = asyncio.ensure_future(queue.run(long_job))
+        await asyncio.sleep(0.1)
+        states.append(queue.busy)  # both slots taken
+        release.set()
+        await asyncio.gather(long_task, second)
+
+    asyncio.run(main())
+    assert states == [False, False, True, True]

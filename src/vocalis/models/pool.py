@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from vocalis.errors import ModelLoadFailed, VocalisError
+from vocalis.models.budget import MemoryBudget
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -35,12 +38,20 @@ class ModelPool(Generic[T]):
         loader: Callable[[str], T],
         idle_timeout: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        budget: MemoryBudget | None = None,
+        size_hint: Callable[[str], int] = lambda key: 0,
     ):
         self._loader = loader
         self._idle_timeout = idle_timeout
         self._clock = clock
         self._entries: dict[str, _Entry[T]] = {}
         self._guard = threading.Lock()
+        self._budget = budget
+        self._size_hint = size_hint
+        if budget is not None:
+            budget.join(self)
+        # Told (key, seconds) after each load, in the loading thread: the metrics' hook.
+        self.on_load: list[Callable[[str, float], None]] = []
 
     def _entry(self, key: str) -> _Entry[T]:
         with self._guard:
@@ -50,12 +61,36 @@ class ModelPool(Generic[T]):
         entry = self._entry(key)
         # The per-model lock makes concurrent first requests wait for one load.
         with entry.lock:
-            if entry.model is None:
+            model = entry.model  # a local: the budget may unload the entry meanwhile
+            if model is None:
                 started = time.perf_counter()
-                entry.model = self._loader(key)
-                log.info("loaded model %s in %.2f s", key, time.perf_counter() - started)
+                entry.model = model = self._checked_load(key)
+                seconds = time.perf_counter() - started
+                log.info("loaded model %s in %.2f s", key, seconds)
+                for listener in self.on_load:
+                    listener(key, seconds)
             entry.last_used = self._clock()
-            return entry.model
+            return model
+
+    def _checked_load(self, key: str) -> T:
+        """The loader's model; an engine's own failure becomes one clear error."""
+        try:
+            return self._budgeted_load(key)
+        except VocalisError:
+            raise
+        except Exception as exc:
+            log.exception("loading model %s failed", key)
+            raise ModelLoadFailed(key, exc) from exc
+
+    def _budgeted_load(self, key: str) -> T:
+        if self._budget is None:
+            return self._loader(key)
+        self._budget.make_room(self, key, self._size_hint(key))
+        before = self._budget.measure()
+        model = self._loader(key)
+        grew = self._budget.measure() - before
+        self._budget.loaded(self, key, grew if grew > 0 else self._size_hint(key))
+        return model
 
     @contextmanager
     def use(self, key: str) -> Iterator[T]:
@@ -78,6 +113,24 @@ class ModelPool(Generic[T]):
         # A copy: a worker thread may add an entry meanwhile.
         return [key for key, entry in list(self._entries.items()) if entry.model is not None]
 
+    def loaded_idle(self) -> list[tuple[float, str]]:
+        with self._guard:
+            return [
+                (entry.last_used, key)
+                for key, entry in self._entries.items()
+                if entry.model is not None and entry.users == 0
+            ]
+
+    def unload(self, key: str) -> bool:
+        """Drop a model nobody holds (to make room under the memory budget)."""
+        with self._guard:
+            entry = self._entries.get(key)
+            if entry is None or entry.model is None or entry.users > 0:
+                return False
+            entry.model = None
+        log.info("unloaded model %s to stay within the memory budget", key)
+        return True
+
     def unload_idle(self) -> list[str]:
         """Drop models unused for longer than the idle timeout; returns their keys."""
         if self._idle_timeout <= 0:
@@ -92,6 +145,8 @@ class ModelPool(Generic[T]):
                     dropped.append(key)
         for key in dropped:
             log.info("unloaded idle model %s", key)
+            if self._budget is not None:
+                self._budget.forget(self, key)
         return dropped
 
     def clear(self) -> None:

@@ -92,9 +92,16 @@ class JobQueue:
             return await run_in_threadpool(fn)
 
     @property
+    def idle(self) -> bool:
+        """No job at all, running or waiting: a draining server may stop."""
+        return self.running == 0 and self.waiting == 0
+
+    @property
     def busy(self) -> bool:
-        """Any job running or waiting: optional work (live partials) should wait."""
-        return self.running > 0 or self.waiting > 0
+        """Optional work (live partials) should wait: a request's job runs or waits, or no
+        slot is free. A long job in the background (it gives way) does not count."""
+        foreground = self.running - self.background
+        return foreground > 0 or self.waiting > 0 or self.running >= self.max_running
 
     def stream(self, iterator: Iterator[T]) -> AsyncIterator[T]:
         """Drive a blocking generator from worker threads, holding one slot throughout.

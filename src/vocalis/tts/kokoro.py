@@ -16,6 +16,7 @@ import onnxruntime
 from kokoro_onnx import Kokoro
 
 from vocalis.tts.base import Samples, SynthesisOptions, Voice
+from vocalis.tts.stopping import StoppableSession
 from vocalis.tts.voices import espeak_language, kokoro_voice, parse_blend
 
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
@@ -88,7 +89,9 @@ class KokoroSynthesizer:
         )
         # Typed as a str in kokoro-onnx; see _NoVoicesFile for why this works.
         voices_path = cast(str, _NoVoicesFile(directory / "voices"))
-        self._kokoro = Kokoro.from_session(session, voices_path=voices_path)
+        # Stoppable, so a request whose client has gone ends mid-piece (tts/stopping.py).
+        stoppable = cast(onnxruntime.InferenceSession, StoppableSession(session))
+        self._kokoro = Kokoro.from_session(stoppable, voices_path=voices_path)
 
     def voices(self) -> list[Voice]:
         return [kokoro_voice(name) for name in self.styles]

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import onnxruntime
@@ -17,6 +17,7 @@ from piper.config import PiperConfig
 
 from vocalis.audio.encode import resample
 from vocalis.tts.base import Samples, SynthesisOptions, Voice
+from vocalis.tts.stopping import StoppableSession
 
 # Speakers of the rhasspy/piper-voices datasets whose gender is known; the rest "unknown".
 _GENDERS = {
@@ -167,7 +168,9 @@ class PiperSynthesizer:
         session = onnxruntime.InferenceSession(
             str(entry.model), sess_options=options, providers=list(self.providers)
         )
-        return PiperVoice(session=session, config=PiperConfig.from_dict(entry.config))
+        # Stoppable, so a request whose client has gone ends mid-piece (tts/stopping.py).
+        stoppable = cast(onnxruntime.InferenceSession, StoppableSession(session))
+        return PiperVoice(session=stoppable, config=PiperConfig.from_dict(entry.config))
 
     def synthesize(self, text: str, options: SynthesisOptions) -> Samples:
         voice = self.voice(options.voice)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vocalis.audio.encode import change_tempo
 from vocalis.config import Settings
 from vocalis.errors import InvalidRequest, ModelNotFound
+from vocalis.models.budget import MemoryBudget
 from vocalis.models.catalog import ModelSpec
 from vocalis.models.pool import ModelPool
 from vocalis.models.store import ModelStore
 from vocalis.tts.base import Samples, SynthesisOptions, Synthesizer, Voice
+from vocalis.tts.stopping import Stopped, StopSwitch
 from vocalis.tts.text import normalize, pack, stream_chunks
 from vocalis.tts.voices import (
     PIPER_DEFAULT_VOICE,
@@ -39,6 +41,8 @@ class SpeechRequest:
     # True: a short first piece, then sentences, so audio starts at once. False: the whole
     # text in one engine call, the least work in total (engines speak short pieces slower).
     streaming: bool = True
+    # Flipped when nobody waits for the audio any more: synthesis ends mid-piece.
+    switch: StopSwitch = field(default_factory=StopSwitch, compare=False)
 
 
 Loader = Callable[[], Synthesizer]
@@ -50,15 +54,23 @@ class TextToSpeech:
         settings: Settings,
         store: ModelStore,
         loaders: Mapping[str, Loader] | None = None,
+        budget: MemoryBudget | None = None,
     ):
         self.settings = settings
         self.store = store
         self._loaders = dict(loaders or {"piper": self._load_piper, "kokoro": self._load_kokoro})
         self.pool: ModelPool[Synthesizer] = ModelPool(
-            lambda engine: self._loaders[engine](), settings.model_idle_timeout
+            lambda engine: self._loaders[engine](),
+            settings.model_idle_timeout,
+            budget=budget,
+            size_hint=self._engine_size,
         )
 
     # -- which voices exist ---------------------------------------------------------------
+
+    def _engine_size(self, engine: str) -> int:
+        spec = self.store.catalog.get(KOKORO_MODEL if engine == "kokoro" else PIPER_MODEL)
+        return spec.size if spec else 0
 
     def kokoro_installed(self) -> bool:
         return "kokoro" in self._loaders and self._installed(KOKORO_MODEL)
@@ -161,7 +173,8 @@ class TextToSpeech:
     def synthesize(self, request: SpeechRequest) -> Iterator[Samples]:
         """Audio piece by piece, each as soon as it is made. Blocks: run in a worker thread.
 
-        Closing the generator (the client went away) stops synthesis before the next piece.
+        Closing the generator (the client went away) stops synthesis before the next piece;
+        `request.switch.stop()` from another thread ends the piece being made, too.
         """
         with self.pool.use(request.engine) as engine:
             low, high = engine.native_speed
@@ -173,7 +186,9 @@ class TextToSpeech:
             done = 0
             try:
                 for piece in pieces:
-                    audio = engine.synthesize(piece, options)
+                    audio = _speak(engine, piece, options, request.switch)
+                    if audio is None:
+                        return
                     if abs(stretch - 1) > 1e-3:
                         audio = change_tempo(audio, engine.sample_rate, stretch)
                     done += 1
@@ -216,6 +231,19 @@ def _pieces(engine: Synthesizer, text: str, streaming: bool) -> list[str]:
     # A short first piece so audio leaves quickly, then whole sentences in growing pieces.
     sentences = stream_chunks(text, engine.max_chars, engine.first_chunk_chars)
     return pack(sentences, 2 * engine.first_chunk_chars, engine.max_chars)
+
+
+def _speak(
+    engine: Synthesizer, piece: str, options: SynthesisOptions, switch: StopSwitch
+) -> Samples | None:
+    """The piece's audio; None once the request is stopped, before or while it is made."""
+    if switch.stopped:
+        return None
+    try:
+        with switch.engaged():
+            return engine.synthesize(piece, options)
+    except Stopped:
+        return None
 
 
 def _voice_language(engine: Synthesizer, voice: str) -> str:

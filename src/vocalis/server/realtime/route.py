@@ -28,6 +28,7 @@ from vocalis.live.audio import PcmInput
 from vocalis.live.engine import ModelEngine
 from vocalis.live.session import LiveConfig, LiveSession
 from vocalis.server.deps import Services
+from vocalis.server.drain import Receiver
 from vocalis.server.live import endpointing, engine, live_config
 from vocalis.server.realtime import events as wire
 from vocalis.server.realtime.events import Dialect, ServerEvent
@@ -163,6 +164,7 @@ class Connection:
         self.items = Items(dialect)
         self.out = Outbox(socket)
         self.max_bytes = self.settings.live_max_message_kb * 1024
+        self.receiver = Receiver(self.websocket, services.drain)
 
     async def serve(self) -> None:
         self.out.put(self._created())
@@ -172,25 +174,27 @@ class Connection:
                 await self.session.close()
                 await pump
                 await self.out.close()
-                await self.socket.close(1000)
+                await self.socket.close(self.receiver.close_code)
             else:
                 await self.session.abort()
         finally:
             pump.cancel()
             self.out.cancel()
+            self.receiver.close()
 
     # -- from the client ------------------------------------------------------------------
 
     async def _receive_all(self) -> bool:
-        """Until the client vanishes (False) or idles out (True: answer what is pending)."""
+        """Until the client vanishes (False), or idles out or the server drains (True: answer
+        what is pending)."""
         while True:
             try:
-                message = await asyncio.wait_for(
-                    self.websocket.receive(), self.settings.live_idle_timeout
-                )
+                message = await self.receiver.next(self.settings.live_idle_timeout)
             except TimeoutError:
                 idle = f"Closed after {self.settings.live_idle_timeout:g} s without an event."
                 self.out.put(wire.Error.of(InvalidRequest(idle, code="idle_timeout")))
+                return True
+            if message is None:
                 return True
             if message["type"] == "websocket.disconnect":
                 return False

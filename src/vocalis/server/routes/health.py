@@ -40,5 +40,6 @@ def loaded_models(services: Services) -> dict[str, Any]:
 async def ready(services: ServicesDep) -> JSONResponse:
     default = services.stt.default_model
     loaded = services.stt.pool.is_loaded(default)
-    body = {"status": "ready" if loaded else "loading", "default_model": default, "loaded": loaded}
-    return JSONResponse(body, status_code=200 if loaded else 503)
+    status = "draining" if services.drain.draining else "ready" if loaded else "loading"
+    body = {"status": status, "default_model": default, "loaded": loaded}
+    return JSONResponse(body, status_code=200 if status == "ready" else 503)

@@ -23,6 +23,7 @@ from vocalis.live.audio import PcmInput
 from vocalis.live.events import BufferLimit, Event, Failed, Final, Partial
 from vocalis.live.session import LiveSession
 from vocalis.server.deps import Services
+from vocalis.server.drain import Receiver
 from vocalis.server.live import endpointing, engine, live_config
 from vocalis.server.wire import CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_TRY_LATER, Wire
 
@@ -45,7 +46,7 @@ async def live_stt(websocket: WebSocket) -> None:
     wire = Wire(websocket)
     try:
         query = parse_query(websocket.query_params)
-        pcm = _pcm_input(query.sample_rate)
+        pcm = pcm_input(query.sample_rate)
         rules = endpointing(services.settings) if query.vad else None
         stt_engine = engine(services.stt, services.jobs, query.model, query.language)
         with services.live.hold():
@@ -62,8 +63,8 @@ def parse_query(params: QueryParams) -> Query:
         sample_rate=_integer(params, "sample_rate", 16_000),
         language=params.get("language") or None,
         model=params.get("model") or None,
-        partials=_flag(params, "partials", True),
-        vad=_flag(params, "vad", True),
+        partials=flag(params, "partials", True),
+        vad=flag(params, "vad", True),
     )
 
 
@@ -77,7 +78,7 @@ def _integer(params: QueryParams, name: str, default: int) -> int:
         raise InvalidRequest(f"'{name}' must be an integer, got '{value}'.", param=name) from None
 
 
-def _flag(params: QueryParams, name: str, default: bool) -> bool:
+def flag(params: QueryParams, name: str, default: bool) -> bool:
     value = params.get(name)
     if value is None:
         return default
@@ -88,7 +89,7 @@ def _flag(params: QueryParams, name: str, default: bool) -> bool:
     raise InvalidRequest(f"'{name}' must be true or false, got '{value}'.", param=name)
 
 
-def _pcm_input(rate: int) -> PcmInput:
+def pcm_input(rate: int) -> PcmInput:
     try:
         return PcmInput(rate)
     except ValueError as exc:
@@ -102,6 +103,7 @@ class Connection:
         self.pcm = pcm
         self.settings = services.settings
         self.max_bytes = services.settings.live_max_message_kb * 1024
+        self.receiver = Receiver(wire.websocket, services.drain)
 
     async def serve(self) -> None:
         pump = asyncio.create_task(self._pump())
@@ -109,22 +111,24 @@ class Connection:
             if await self._receive_all():
                 await self.session.close()
                 await pump
-                await self.wire.close(1000)
+                await self.wire.close(self.receiver.close_code)
             else:
                 await self.session.abort()
         finally:
             pump.cancel()
+            self.receiver.close()
 
     async def _receive_all(self) -> bool:
-        """Until the client closes (True: answer what is pending) or vanishes (False)."""
+        """Until the client closes or the server drains (True: answer what is pending), or
+        the client vanishes (False)."""
         while True:
             try:
-                message = await asyncio.wait_for(
-                    self.wire.websocket.receive(), self.settings.live_idle_timeout
-                )
+                message = await self.receiver.next(self.settings.live_idle_timeout)
             except TimeoutError:
                 idle = f"Closed after {self.settings.live_idle_timeout:g} s without a message."
                 await self.wire.error(InvalidRequest(idle, code="idle_timeout"))
+                return True
+            if message is None:
                 return True
             if message["type"] == "websocket.disconnect":
                 return False

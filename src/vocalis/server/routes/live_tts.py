@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 from vocalis.errors import InvalidRequest, ServerBusy, VocalisError
 from vocalis.live.speech import Utterance
 from vocalis.server.deps import Services
+from vocalis.server.drain import Receiver
 from vocalis.server.routes.live_tts_messages import (
     Cancel,
     ClientMessage,
@@ -92,26 +93,39 @@ class Connection:
         self.speaking: Speaking | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.last_active = time.monotonic()
+        self.receiver = Receiver(wire.websocket, services.drain)
 
     async def serve(self) -> None:
         try:
             while (message := await self._receive()) is not None:
                 if not await self._frame(message):
                     return
+            if self.services.drain.draining:
+                await self._say_the_rest()
         finally:
+            self.receiver.close()
             if self.speaking:
                 self.speaking.scope.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
+    async def _say_the_rest(self) -> None:
+        """The server is going away: finish what was asked, then close with 1001."""
+        self._finish()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.wire.close(self.receiver.close_code, "server shutting down")
+
     async def _receive(self) -> Message | None:
-        """The next frame; None when the client has gone or was idle too long (then closed)."""
+        """The next frame; None when the client has gone, the server drains, or the client
+        was idle too long (then closed)."""
         while (left := self.last_active + self.idle_timeout - time.monotonic()) > 0:
             try:
-                message = await asyncio.wait_for(self.wire.websocket.receive(), left)
+                message = await self.receiver.next(left)
             except TimeoutError:
                 continue
             self.last_active = time.monotonic()
-            return None if message["type"] == "websocket.disconnect" else message
+            if message is None or message["type"] == "websocket.disconnect":
+                return None
+            return message
         idle = f"Closed after {self.idle_timeout:g} s without a message or audio."
         await self.wire.send(error_frame(InvalidRequest(idle, code="idle_timeout")))
         await self.wire.close(1000, "idle")

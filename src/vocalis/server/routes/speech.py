@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 
 from vocalis.audio.encode import MEDIA_TYPES, StreamEncoder, resample
 from vocalis.errors import InvalidRequest
+from vocalis.ops.metrics import record_audio
 from vocalis.server.deps import ServicesDep
+from vocalis.server.streams import StoppingResponse
 from vocalis.tts.service import SpeechRequest, TextToSpeech
 
 router = APIRouter(tags=["text-to-speech"])
@@ -57,11 +59,12 @@ async def create_speech(body: SpeechBody, services: ServicesDep) -> StreamingRes
     # Load the engine before the response starts, so a failure is still a proper error status.
     await services.jobs.run(services.tts.pool.load, request.engine)
     audio = encoded_speech(services.tts, request, body.response_format)
+    stop = request.switch.stop  # the client went away: end the piece being made
     if body.stream_format == "sse":
-        events = _sse(audio, body.input)
-        return StreamingResponse(services.jobs.stream(events), media_type="text/event-stream")
+        events = services.jobs.stream(_sse(audio, body.input))
+        return StoppingResponse(events, stop, media_type="text/event-stream")
     media_type = MEDIA_TYPES[body.response_format]
-    return StreamingResponse(services.jobs.stream(audio), media_type=media_type)
+    return StoppingResponse(services.jobs.stream(audio), stop, media_type=media_type)
 
 
 def encoded_speech(tts: TextToSpeech, request: SpeechRequest, fmt: str) -> Iterator[bytes]:
@@ -80,6 +83,7 @@ def encoded_speech(tts: TextToSpeech, request: SpeechRequest, fmt: str) -> Itera
     if tail := encoder.close():
         yield tail
     elapsed = time.perf_counter() - started
+    record_audio("speech", request.engine, seconds, elapsed)
     access_log.info(
         json.dumps(
             {

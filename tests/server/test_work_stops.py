@@ -1,0 +1,88 @@
+"""Work stops when nobody is waiting: CPU a server spends after its client hangs up."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EVAL_DIR, LiveServer
+from tests.recordings import long, wav_bytes
+
+# A long reply: Kokoro needs many seconds of CPU for it on two cores.
+TEXT = " ".join(
+    f"Sentence number {n} of this long reply goes on for a while, with a clause or two."
+    for n in range(1, 41)
+)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def speak_and_hang_up(server: LiveServer, body: dict[str, object], wait_for_audio: bool) -> None:
+    """POST /v1/audio/speech by hand, then close the socket: at the first audio, or at once."""
+    payload = json.dumps(body).encode()
+    port = int(server.url.rsplit(":", 1)[1])
+    head = (
+        f"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+        f"\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(head + payload)
+        if wait_for_audio:
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        else:
+            time.sleep(1.0)  # the engine is busy with the whole text by now
+
+
+@pytest.mark.parametrize(
+    ("body", "wait_for_audio"),
+    [
+        ({"voice": "af_heart", "response_format": "pcm"}, True),
+        ({"voice": "af_heart", "response_format": "wav", "stream": False}, False),
+        ({"voice": "en_US-joe-medium", "response_format": "mp3", "stream": False}, False),
+    ],
+    ids=["kokoro-streamed", "kokoro-whole", "piper-whole"],
+)
+def test_speech_stops_within_its_piece_when_the_client_goes(
+    server: LiveServer, body: dict[str, object], wait_for_audio: bool
+) -> None:
+    pid = server.process.pid
+    speak_and_hang_up(server, {"input": TEXT, **body}, wait_for_audio)
+    gone = cpu_seconds(pid)
+    time.sleep(2.0)
+    burned = cpu_seconds(pid) - gone
+    assert burned < 0.5, f"{burned:.2f} s of CPU after the client left"
+    with server.client() as http:  # and the slot is free again
+        assert http.post("/v1/audio/speech", json={"input": "Hi.", "voice": "alloy"}).content
+
+
+def test_a_transcription_stops_at_its_next_segment_when_the_client_goes(
+    server: LiveServer,
+) -> None:
+    samples, _ = long(EVAL_DIR, 0.75)  # 45 s: two of Whisper's 30-s chunks and more
+    files = {"file": ("talk.wav", wav_bytes(samples))}
+    pid = server.process.pid
+    with server.hanging_up("/v1/audio/transcriptions", files):
+        time.sleep(0.6)
+    gone = cpu_seconds(pid)
+    time.sleep(3.0)
+    burned = cpu_seconds(pid) - gone
+    full = transcription_cpu(server, files)
+    assert burned < 0.5 * full, f"{burned:.2f} s of CPU after the client left, {full:.2f} s whole"
+
+
+def transcription_cpu(server: LiveServer, files: dict[str, tuple[str, bytes]]) -> float:
+    """CPU of the same transcription seen through to its end."""
+    before = cpu_seconds(server.process.pid)
+    with server.client() as http:
+        assert http.post("/v1/audio/transcriptions", files=files).json()["text"]
+    return cpu_seconds(server.process.pid) - before
