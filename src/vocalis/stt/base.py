@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from vocalis.audio.decode import SAMPLE_RATE
+
 Task = Literal["transcribe", "translate"]
+# Language is told from the start of a recording, as Whisper and whisper-asr-webservice do.
+DETECT_LANGUAGE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -75,17 +79,39 @@ class Transcriber(Protocol):
     ) -> Transcription: ...
 
 
+@runtime_checkable
+class LanguageDetector(Protocol):
+    """A backend that can tell the language without transcribing (optional: see
+    `detect_language`). Blocks: call it from a worker thread."""
+
+    def detect_language(self, audio: npt.NDArray[np.float32]) -> tuple[str, float]: ...
+
+
+def detect_language(transcriber: Transcriber, audio: npt.NDArray[np.float32]) -> tuple[str, float]:
+    """The language spoken in the first 30 s, and the engine's probability for it: from the
+    backend's own detector where it has one, else from what a transcription reports."""
+    clip = audio[: DETECT_LANGUAGE_SECONDS * SAMPLE_RATE]
+    if isinstance(transcriber, LanguageDetector):
+        return transcriber.detect_language(clip)
+    info = transcriber.transcribe(clip, TranscriptionOptions(timestamps=False)).info
+    return info.language, info.language_probability
+
+
 @dataclass
 class FakeTranscriber:
     """Returns fixed segments; for tests of the logic around a transcriber."""
 
     segments: list[Segment]
     language: str = "en"
+    language_probability: float = 1.0
     calls: list[TranscriptionOptions] = field(default_factory=list)
 
     def transcribe(
         self, audio: npt.NDArray[np.float32], options: TranscriptionOptions
     ) -> Transcription:
         self.calls.append(options)
-        info = TranscriptionInfo(options.language or self.language, 1.0, len(audio) / 16_000)
+        probability = 1.0 if options.language else self.language_probability
+        info = TranscriptionInfo(
+            options.language or self.language, probability, len(audio) / SAMPLE_RATE
+        )
         return Transcription(info, iter(self.segments))

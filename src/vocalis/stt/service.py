@@ -6,13 +6,22 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from vocalis.audio.decode import Samples
+import numpy as np
+
+from vocalis.audio.decode import SAMPLE_RATE, Samples
 from vocalis.config import Settings
+from vocalis.models.budget import MemoryBudget
 from vocalis.models.catalog import ModelSpec
 from vocalis.models.pool import ModelPool
 from vocalis.models.store import ModelStore
 from vocalis.stt.backends import BackendChoice, PlatformFacts, choose_backend, detect_platform
-from vocalis.stt.base import Transcriber, Transcription, TranscriptionOptions
+from vocalis.stt.base import (
+    DETECT_LANGUAGE_SECONDS,
+    Transcriber,
+    Transcription,
+    TranscriptionOptions,
+    detect_language,
+)
 from vocalis.stt.windowed import Checkpoint, Windowing, transcribe_windows
 
 # OpenAI's transcription models: each is this server's default model.
@@ -30,7 +39,13 @@ OPENAI_STT_MODELS = frozenset(
 
 
 class SpeechToText:
-    def __init__(self, settings: Settings, store: ModelStore, facts: PlatformFacts | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: ModelStore,
+        facts: PlatformFacts | None = None,
+        budget: MemoryBudget | None = None,
+    ):
         self.settings = settings
         self.store = store
         self.choice: BackendChoice = choose_backend(
@@ -39,13 +54,19 @@ class SpeechToText:
             settings.device,
             settings.compute_type,
         )
-        self.pool: ModelPool[Transcriber] = ModelPool(self._load, settings.model_idle_timeout)
+        self.pool: ModelPool[Transcriber] = ModelPool(
+            self._load, settings.model_idle_timeout, budget=budget, size_hint=self._model_size
+        )
         self.windowing = Windowing(
             window_seconds=settings.window_seconds,
             search_seconds=min(20.0, settings.window_seconds / 4),
             long_seconds=settings.long_audio_seconds,
             long_beam_size=settings.long_beam_size,
         )
+
+    def _model_size(self, model_id: str) -> int:
+        spec = self.store.catalog.get(model_id)
+        return spec.size if spec else 0
 
     @property
     def default_model(self) -> str:
@@ -78,6 +99,13 @@ class SpeechToText:
         with self.borrow(spec) as transcriber:
             yield transcribe_windows(transcriber, audio, options, self.windowing, checkpoint)
 
+    def detect_language(self, spec: ModelSpec, audio: Iterable[Samples]) -> tuple[str, float]:
+        """The language of the first 30 s and its probability, reading no further into the
+        audio (a client may send a whole film to learn its language). Blocks."""
+        head = np.concatenate([np.zeros(0, np.float32), *_head(audio, DETECT_LANGUAGE_SECONDS)])
+        with self.borrow(spec) as transcriber:
+            return detect_language(transcriber, head)
+
     def _load(self, model_id: str) -> Transcriber:
         spec = self.store.spec(model_id, "stt")
         if self.choice.backend == "mlx":
@@ -95,3 +123,13 @@ class SpeechToText:
             num_workers=self.settings.max_concurrent_jobs,
             beam_size=self.settings.beam_size,
         )
+
+
+def _head(audio: Iterable[Samples], seconds: float) -> Iterator[Samples]:
+    """The decoded pieces up to `seconds` of audio, cut there; the rest is never decoded."""
+    wanted = int(seconds * SAMPLE_RATE)
+    for piece in audio:
+        yield piece[:wanted]
+        wanted -= len(piece)
+        if wanted <= 0:
+            return

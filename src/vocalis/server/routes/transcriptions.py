@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, BinaryIO
 
@@ -18,6 +18,7 @@ from vocalis.audio import decode
 from vocalis.audio.decode import RawPcm, Samples
 from vocalis.errors import InvalidRequest, PayloadTooLarge, VocalisError
 from vocalis.models.catalog import ModelSpec
+from vocalis.ops.metrics import record_audio
 from vocalis.server.deps import Services, ServicesDep
 from vocalis.server.jobs import JobCancelled, Pace, cancel_on_disconnect
 from vocalis.stt import formats
@@ -45,53 +46,110 @@ class SpeechJob:
     response_format: str
     granularities: frozenset[str]
     with_logprobs: bool = False
+    # srt and vtt laid out as readable subtitles from the words (`stt/subtitles.py`).
+    subtitle_layout: bool = False
 
 
 Text = Annotated[str | None, Form()]
+Layout = Annotated[
+    bool,
+    Form(description="srt and vtt as readable subtitles laid out from word timestamps."),
+]
+SUBTITLE_FORMATS = frozenset({"srt", "vtt"})
 
 
-@router.post("/v1/audio/transcriptions")
-async def create_transcription(
-    services: ServicesDep,
-    request: Request,
-    file: Annotated[UploadFile, File()],
-    model: Text = None,
-    language: Text = None,
-    prompt: Text = None,
-    response_format: Annotated[str, Form()] = "json",
-    temperature: Annotated[float | None, Form(ge=0, le=1)] = None,
-    granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
-    granularities_plain: Annotated[list[str] | None, Form(alias="timestamp_granularities")] = None,
-    include: Annotated[list[str] | None, Form(alias="include[]")] = None,
-    stream: Annotated[bool, Form()] = False,
-    chunking_strategy: Text = None,
-    keywords: Annotated[list[str] | None, Form(alias="keywords[]")] = None,
-    vad_filter: Annotated[bool | None, Form()] = None,
-    hotwords: Text = None,
-    beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
-    sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
-    channels: Annotated[int, Form(ge=1, le=8)] = 1,
-) -> Response:
+def _transcriptions(default_format: str) -> Callable[..., Awaitable[Response]]:
+    """The transcription endpoint, answering `default_format` when the request names none."""
+
+    async def create_transcription(
+        services: ServicesDep,
+        request: Request,
+        file: Annotated[UploadFile, File()],
+        model: Text = None,
+        language: Text = None,
+        prompt: Text = None,
+        response_format: Annotated[str, Form()] = default_format,
+        temperature: Annotated[float | None, Form(ge=0, le=1)] = None,
+        granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
+        granularities_plain: Annotated[
+            list[str] | None, Form(alias="timestamp_granularities")
+        ] = None,
+        include: Annotated[list[str] | None, Form(alias="include[]")] = None,
+        stream: Annotated[bool, Form()] = False,
+        chunking_strategy: Text = None,
+        keywords: Annotated[list[str] | None, Form(alias="keywords[]")] = None,
+        vad_filter: Annotated[bool | None, Form()] = None,
+        hotwords: Text = None,
+        beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
+        sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
+        channels: Annotated[int, Form(ge=1, le=8)] = 1,
+        subtitle_layout: Layout = False,
+    ) -> Response:
+        job = transcription_job(
+            services,
+            model=model,
+            language=language,
+            prompt=prompt,
+            response_format=response_format,
+            temperature=temperature,
+            words=[*(granularities or ()), *(granularities_plain or ())] or ["segment"],
+            include=include,
+            chunking_strategy=chunking_strategy,
+            keywords=keywords,
+            vad_filter=vad_filter,
+            hotwords=hotwords,
+            beam_size=beam_size,
+            subtitle_layout=subtitle_layout,
+        )
+        return await _respond(services, request, job, file, stream, _raw(sample_rate, channels))
+
+    return create_transcription
+
+
+def transcription_job(
+    services: Services,
+    *,
+    model: str | None,
+    language: str | None,
+    prompt: str | None,
+    response_format: str,
+    temperature: float | None,
+    words: list[str],
+    include: list[str] | None,
+    chunking_strategy: str | None,
+    keywords: list[str] | None,
+    vad_filter: bool | None,
+    hotwords: str | None,
+    beam_size: int | None,
+    subtitle_layout: bool,
+) -> SpeechJob:
+    """A transcription request's fields, validated: for this route and for durable jobs."""
     spec = services.stt.resolve(model)
-    words = [*(granularities or ()), *(granularities_plain or ())] or ["segment"]
+    fmt = _response_format(response_format)
+    laid_out = subtitle_layout and fmt in SUBTITLE_FORMATS
     options = TranscriptionOptions(
         task="transcribe",
         language=check_language(language, spec),
         prompt=prompt,
         temperature=temperature,
-        word_timestamps="word" in words or bool(include and "logprobs" in include),
+        word_timestamps="word" in words or bool(include and "logprobs" in include) or laid_out,
         vad_filter=_vad(vad_filter, chunking_strategy),
         hotwords=hotwords or (" ".join(keywords) if keywords else None),
         beam_size=beam_size,
     )
-    job = SpeechJob(
+    return SpeechJob(
         spec,
         options,
-        _response_format(response_format),
+        fmt,
         _granularities(words),
         with_logprobs=bool(include and "logprobs" in include),
+        subtitle_layout=laid_out,
     )
-    return await _respond(services, request, job, file, stream, _raw(sample_rate, channels))
+
+
+router.post("/v1/audio/transcriptions")(_transcriptions("json"))
+# The Voice Stack seed's variant: the same request, segments and timings by default.
+router.post("/v1/audio/transcriptions/verbose")(_transcriptions("verbose_json"))
 
 
 @router.post("/v1/audio/translations")
@@ -107,23 +165,32 @@ async def create_translation(
     beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
     sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
     channels: Annotated[int, Form(ge=1, le=8)] = 1,
+    subtitle_layout: Layout = False,
 ) -> Response:
     spec = services.stt.resolve(model)
-    if spec.languages == ("en",):
-        raise InvalidRequest(
-            f"The model '{spec.id}' is English-only and cannot translate; use a multilingual "
-            "model such as whisper-base.",
-            param="model",
-        )
+    check_translatable(spec)
+    fmt = _response_format(response_format)
+    laid_out = subtitle_layout and fmt in SUBTITLE_FORMATS
     options = TranscriptionOptions(
         task="translate",
         prompt=prompt,
         temperature=temperature,
         vad_filter=bool(vad_filter),
         beam_size=beam_size,
+        word_timestamps=laid_out,
     )
-    job = SpeechJob(spec, options, _response_format(response_format), frozenset({"segment"}))
+    job = SpeechJob(spec, options, fmt, frozenset({"segment"}), subtitle_layout=laid_out)
     return await _respond(services, request, job, file, False, _raw(sample_rate, channels))
+
+
+def check_translatable(spec: ModelSpec) -> None:
+    """Only a multilingual model translates (into English)."""
+    if spec.languages == ("en",):
+        raise InvalidRequest(
+            f"The model '{spec.id}' is English-only and cannot translate; use a multilingual "
+            "model such as whisper-base.",
+            param="model",
+        )
 
 
 def _raw(sample_rate: int | None, channels: int) -> RawPcm | None:
@@ -190,7 +257,9 @@ async def _respond(
     result = await run_transcription(services, request, job, file.file, raw)
     if result is None:
         return Response(status_code=CLIENT_CLOSED)
-    return _render(job, *result)
+    info, segments = result
+    # Laying out a film's subtitles takes seconds: not on the event loop.
+    return await services.jobs.run_waiting(lambda: render_result(job, info, segments))
 
 
 async def run_transcription(
@@ -201,7 +270,7 @@ async def run_transcription(
     async with cancel_on_disconnect(request) as cancelled:
         try:
             info, segments = await services.jobs.run(
-                _transcribe, services, job, file, raw, cancelled, started
+                transcribe_upload, services, job, file, raw, cancelled, started
             )
         except JobCancelled:
             _log_progress("cancelled", job, started)
@@ -215,37 +284,43 @@ def _open(services: Services, file: BinaryIO, raw: RawPcm | None) -> Iterator[Sa
     return decode.stream(file, max_seconds=services.settings.max_audio_seconds, raw=raw)
 
 
-def _transcribe(
+def transcribe_upload(
     services: Services,
     job: SpeechJob,
     file: BinaryIO,
     raw: RawPcm | None,
     cancelled: threading.Event,
     started: float,
+    observe: Checkpoint | None = None,
 ) -> tuple[TranscriptionInfo, list[Segment]]:
+    """The whole transcription, in a worker thread; `observe` sees each step's progress."""
     audio = _open(services, file, raw)
     with (
         services.jobs.pace(cancelled) as pace,
         services.stt.transcribe(
-            job.spec, audio, job.options, _checkpoint(job, pace, started)
+            job.spec, audio, job.options, _checkpoint(job, pace, started, observe)
         ) as result,
     ):
         segments = list(result.segments)
         return result.info, segments
 
 
-def _checkpoint(job: SpeechJob, pace: Pace, started: float) -> Checkpoint:
+def _checkpoint(
+    job: SpeechJob, pace: Pace, started: float, observe: Checkpoint | None = None
+) -> Checkpoint:
     """Between steps of a transcription: log each new window, then keep pace."""
 
     def checkpoint(progress: Progress) -> None:
         if progress.starting and progress.window:
             _log_progress("window", job, started, window=progress.window, at=progress.seconds)
+        if observe:
+            observe(progress)
         pace.step(progress.long)
 
     return checkpoint
 
 
-def _render(job: SpeechJob, info: TranscriptionInfo, segments: list[Segment]) -> Response:
+def render_result(job: SpeechJob, info: TranscriptionInfo, segments: list[Segment]) -> Response:
     fmt = job.response_format
     body = formats.render(
         fmt,
@@ -254,6 +329,7 @@ def _render(job: SpeechJob, info: TranscriptionInfo, segments: list[Segment]) ->
         task=job.options.task,
         granularities=job.granularities,
         with_logprobs=job.with_logprobs,
+        subtitle_layout=job.subtitle_layout,
     )
     if isinstance(body, dict):
         return JSONResponse(body)
@@ -316,6 +392,7 @@ def _sse(event: dict[str, Any]) -> bytes:
 
 def _log(job: SpeechJob, info: TranscriptionInfo, started: float) -> None:
     elapsed = time.perf_counter() - started
+    record_audio(job.options.task, job.spec.id, info.duration, elapsed)
     access_log.info(
         json.dumps(
             {
