@@ -117,11 +117,41 @@ def test_normalize_reads_very_long_digit_runs_digit_by_digit() -> None:
     assert normalize("1" * 40) == " ".join(["one"] * 40)
 
 
-@pytest.mark.parametrize("language", ["fr", "de", "ja", "es-ES"])
-def test_normalize_only_collapses_whitespace_for_other_languages(language: str) -> None:
+@pytest.mark.parametrize("language", ["de", "hi", "zh-CN"])
+def test_normalize_only_collapses_whitespace_without_a_number_speller(language: str) -> None:
     assert normalize("  Il a  5 ans,  Mr. X  &  50%.\n\n x ", language) == (
         "Il a 5 ans, Mr. X & 50%.\nx"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "spoken"),
+    [
+        ("fr", "Il a 5 ans, Mr. X & 50%.", "Il a cinq ans, Mr. X & cinquante pour cent."),
+        ("fr-FR", "Le 1er mai 1984.", "Le premier mai mille neuf cent quatre-vingt-quatre."),
+        ("fr", "Payé 3,50 € ou 20 €.", "Payé trois euros et cinquante centimes ou vingt euros."),
+        ("fr", "Il fait -3 degrés.", "Il fait moins trois degrés."),
+        (
+            "es",
+            "Cuesta $5.50, el 2º piso.",
+            "Cuesta cinco dólares con cincuenta centavos, el segundo piso.",
+        ),
+        (
+            "es-ES",
+            "Son 10.000 personas y 1.5 metros.",
+            "Son diez mil personas y uno punto cinco metros.",
+        ),
+        ("es", "Del 5-10, 3,5 %.", "Del cinco-diez, tres punto cinco por ciento."),
+        ("it", "Il 3º posto, 1.000.000 di euro.", "Il terzo posto, un milione di euro."),
+        ("it", "Costa 7 € e 3,14 metri.", "Costa sette euro e tre virgola uno quattro metri."),
+        ("pt-BR", "São 2,5 kg por 5 €.", "São dois vírgula cinco kg por cinco euros."),
+        ("ja", "価格は¥500、3.5メートル、1984年", "価格は五百円、三点五メートル、千九百八十四年"),
+    ],
+)
+def test_normalize_spells_out_numbers_in_kokoros_other_languages(
+    language: str, text: str, spoken: str
+) -> None:
+    assert normalize(text, language) == spoken
 
 
 @pytest.mark.parametrize("language", ["en", "EN", "en-US", "en_GB"])

@@ -1,4 +1,4 @@
-"""Text preparation for speech: English normalisation, sentence splitting and chunking.
+"""Text preparation for speech: normalisation, sentence splitting and chunking.
 
 Pure string handling, no I/O. Synthesizers speak text in small units so the first audio
 can leave while the rest is still being synthesized, and so no engine gets a paragraph
@@ -7,8 +7,11 @@ longer than it handles well.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
+
+from num2words import CONVERTER_CLASSES, num2words
 
 # Spaces, tabs and the like, but not line breaks: a line break ends a sentence.
 _SPACES = re.compile(r"[^\S\n]+")
@@ -257,7 +260,7 @@ def normalize(text: str, language: str = "en") -> str:
     """
     text = _collapse_whitespace(text)
     if not _is_english(language):
-        return text
+        return _spell_out_locally(text, language)
     text = _ABBREVIATION.sub(_expand_abbreviation, text)
     text = _CURRENCY.sub(_expand_currency, text)
     text = _TIME.sub(_expand_time, text)
@@ -270,7 +273,82 @@ def normalize(text: str, language: str = "en") -> str:
 
 
 def _is_english(language: str) -> bool:
-    return re.split(r"[-_]", language.strip().lower())[0] == "en"
+    return _primary(language) == "en"
+
+
+def _primary(language: str) -> str:
+    return re.split(r"[-_]", language.strip().lower())[0]
+
+
+# --- Other languages, through num2words ----------------------------------------------------
+
+# Kokoro's other languages that num2words speaks; Hindi and Chinese it does not, so their
+# digits are left to the engine's own phonemizer (espeak-ng reads them in the language).
+_NUM2WORDS = {"es": "es", "fr": "fr", "it": "it", "pt": "pt", "ja": "ja"}
+_PERCENT_WORDS = {
+    "es": "por ciento", "fr": "pour cent", "it": "per cento", "pt": "por cento", "ja": "パーセント",
+}  # fmt: skip
+_CURRENCY_CODES = {"R$": "BRL", "$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+# These languages group thousands with "." or a no-break space and write decimals with ",";
+# "1.5" is still a decimal (a group has three digits).
+_LOCAL_AMOUNT = (
+    r"(?P<sign>(?<![0-9A-Za-z\u00c0-\u024f-])[-\u2212](?=\d))?"
+    r"(?P<int>\d{1,3}(?:[.\u00a0\u202f]\d{3})+(?![\d,.]\d)|\d+)(?:[.,](?P<frac>\d+))?"
+)
+# Japanese has no spaces between words: only Latin letters and digits glue to a number.
+_NOT_GLUED_BEFORE = r"(?<![0-9A-Za-z\u00c0-\u024f.,])"
+_NOT_GLUED_AFTER = r"(?![0-9A-Za-z\u00c0-\u024f])"
+_LOCAL_NUMBER = re.compile(_NOT_GLUED_BEFORE + _LOCAL_AMOUNT + _NOT_GLUED_AFTER)
+_AMOUNT_BEFORE_SYMBOL = _LOCAL_AMOUNT.replace("?P<", "?P<b_")  # names must differ
+_LOCAL_CURRENCY = re.compile(
+    rf"(?P<before>R\$|[$€£¥])\s?{_LOCAL_AMOUNT}"
+    rf"|{_NOT_GLUED_BEFORE}{_AMOUNT_BEFORE_SYMBOL}\s?(?P<after>R\$|[$€£¥])"
+)
+_LOCAL_PERCENT = re.compile(rf"{_NOT_GLUED_BEFORE}{_LOCAL_AMOUNT}\s?%")
+# 1er, 2e, 3ème (French); 1º, 2ª (Spanish, Italian, Portuguese).
+_LOCAL_ORDINAL = re.compile(r"(?<![\w.,])(\d{1,6})(?:er|re|e|ème|ᵉ|º|ª|°(?![CF]))(?!\w)")
+
+
+def _spell_out_locally(text: str, language: str) -> str:
+    lang = _NUM2WORDS.get(_primary(language))
+    if lang is None:
+        return text
+    text = _LOCAL_CURRENCY.sub(lambda m: _local_currency(m, lang), text)
+    text = _LOCAL_PERCENT.sub(lambda m: f"{_local_words(m, lang)} {_PERCENT_WORDS[lang]}", text)
+    if lang != "ja":
+        text = _LOCAL_ORDINAL.sub(
+            lambda m: str(num2words(int(m[1]), lang=lang, to="ordinal")), text
+        )
+    return _LOCAL_NUMBER.sub(lambda m: _local_words(m, lang), text)
+
+
+def _local_value(sign: str | None, integer: str, fraction: str | None) -> float | int:
+    whole = int(re.sub(r"\D", "", integer))
+    value = float(f"{whole}.{fraction}") if fraction else whole
+    return -value if sign else value
+
+
+def _local_words(match: re.Match[str], lang: str, prefix: str = "") -> str:
+    value = _local_value(match[prefix + "sign"], match[prefix + "int"], match[prefix + "frac"])
+    return str(num2words(value, lang=lang))
+
+
+def _local_currency(match: re.Match[str], lang: str) -> str:
+    prefix = "" if match["before"] else "b_"
+    symbol = match["before"] or match["after"]
+    value = _local_value(match[prefix + "sign"], match[prefix + "int"], match[prefix + "frac"])
+    code = _CURRENCY_CODES[symbol]
+    converter = CONVERTER_CLASSES[lang]
+    forms = getattr(converter, "CURRENCY_FORMS", {}).get(code)
+    if forms is not None and value == int(value):  # "5 €": not "... and zero cents"
+        with contextlib.suppress(NotImplementedError):  # Japanese has no plurals
+            unit = converter.pluralize(abs(int(value)), forms[0])
+            return f"{num2words(int(value), lang=lang)} {unit}"
+    try:
+        return str(num2words(value, lang=lang, to="currency", currency=code))
+    except (NotImplementedError, KeyError, TypeError):  # a currency it does not name
+        words = num2words(value, lang=lang)
+        return f"{symbol} {words}" if match["before"] else f"{words} {symbol}"
 
 
 def _collapse_whitespace(text: str) -> str:
