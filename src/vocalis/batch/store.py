@@ -1,0 +1,281 @@
+"""The durable record of every job: one SQLite table, each change one transaction.
+
+A job is queued, claimed (running), and ends completed, failed or cancelled. The store only
+records; the runner decides. Each call opens its own connection, so the event loop, the
+runner and the worker threads that report progress never share one. The database file is
+created with the first job: a server that never gets one writes nothing to its data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["queued", "running", "completed", "failed", "cancelled"]
+FINISHED: tuple[Status, ...] = ("completed", "failed", "cancelled")
+# How long a writer waits for another's transaction before giving up.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    options TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    upload_bytes INTEGER NOT NULL,
+    seconds_done REAL NOT NULL DEFAULT 0,
+    seconds_total REAL,
+    error TEXT,
+    result TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+"""
+# A listing leaves out the results: hours of segments each.
+LISTED = (
+    "id, status, options, filename, upload_bytes, seconds_done, seconds_total, error,"
+    " attempts, created_at, started_at, finished_at"
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the table, as the rest of the server sees it."""
+
+    id: str
+    status: Status
+    options: dict[str, Any]
+    filename: str
+    upload_bytes: int
+    seconds_done: float
+    seconds_total: float | None
+    error: dict[str, Any] | None
+    result: dict[str, Any] | None
+    attempts: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+def new_id() -> str:
+    return f"job_{secrets.token_hex(12)}"
+
+
+class JobStore:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time):
+        self.path = path
+        self.clock = clock
+        self._ready = False
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            if not self._ready:
+                _create(conn)
+                self._ready = True
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def add(
+        self,
+        job_id: str,
+        options: dict[str, Any],
+        filename: str,
+        upload_bytes: int,
+        seconds_total: float | None,
+    ) -> Job:
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, status, options, filename, upload_bytes, seconds_total,"
+                " created_at) VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+                (job_id, json.dumps(options), filename, upload_bytes, seconds_total, self.clock()),
+            )
+        return self._require(job_id)
+
+    def get(self, job_id: str, with_result: bool = True) -> Job | None:
+        """The job; without its result (None) unless asked, for a status poll."""
+        if not self.exists():
+            return None
+        columns = "*" if with_result else LISTED
+        with self._connect() as conn:
+            row = conn.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def _require(self, job_id: str) -> Job:
+        job = self.get(job_id, with_result=False)
+        assert job is not None, job_id
+        return job
+
+    def newest(self, limit: int, status: Status | None = None) -> list[Job]:
+        if not self.exists():
+            return []
+        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {LISTED} FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [_job(row) for row in rows]
+
+    def unfinished_ids(self) -> set[str]:
+        if not self.exists():
+            return set()
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id FROM jobs WHERE status IN ('queued', 'running')"
+            ).fetchall()
+        return {row["id"] for row in rows}
+
+    def claim(self) -> Job | None:
+        """The oldest queued job, now running: in one transaction, so no two runners take it."""
+        if not self.exists():
+            return None
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE jobs SET status = 'running', started_at = ?, seconds_done = 0,"
+                " attempts = attempts + 1 WHERE id = ?",
+                (self.clock(), row["id"]),
+            )
+        return self._require(row["id"])
+
+    def progress(self, job_id: str, seconds_done: float) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET seconds_done = MAX(seconds_done, ?)"
+                " WHERE id = ? AND status = 'running'",
+                (seconds_done, job_id),
+            )
+
+    def complete(self, job_id: str, result: dict[str, Any], seconds_total: float) -> bool:
+        """False when the job was cancelled meanwhile: the result is dropped."""
+        return self._finish(
+            job_id,
+            "completed",
+            "result = ?, seconds_done = ?, seconds_total = ?",
+            (json.dumps(result), seconds_total, seconds_total),
+        )
+
+    def fail(self, job_id: str, error: dict[str, Any]) -> bool:
+        return self._finish(job_id, "failed", "error = ?", (json.dumps(error),))
+
+    def _finish(self, job_id: str, status: Status, sets: str, args: tuple[Any, ...]) -> bool:
+        with self._connect() as conn:
+            cursor = conn.execute(
+                f"UPDATE jobs SET status = ?, finished_at = ?, {sets}"
+                " WHERE id = ? AND status = 'running'",
+                (status, self.clock(), *args, job_id),
+            )
+        return cursor.rowcount == 1
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Marks a queued or running job cancelled; a finished one is left as it is."""
+        if not self.exists():
+            return None
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = 'cancelled', finished_at = ?"
+                " WHERE id = ? AND status IN ('queued', 'running')",
+                (self.clock(), job_id),
+            )
+        return self.get(job_id, with_result=False)
+
+    def requeue(self, job_id: str) -> None:
+        """A running job back in the queue, to run again from the start (a shutdown)."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', seconds_done = 0, started_at = NULL"
+                " WHERE id = ? AND status = 'running'",
+                (job_id,),
+            )
+
+    def recover(self) -> list[str]:
+        """At start-up: every job left running by a process that died goes back in the
+        queue. Only one server may use a data dir, so none of them is really running."""
+        if not self.exists():
+            return []
+        with self._connect() as conn:
+            rows = conn.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', seconds_done = 0, started_at = NULL"
+                " WHERE status = 'running'"
+            )
+        return [row["id"] for row in rows]
+
+    def purge(self, retention_seconds: float) -> list[str]:
+        """Deletes the finished jobs older than the retention; their ids."""
+        if not self.exists():
+            return []
+        cutoff = self.clock() - retention_seconds
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?",
+                (cutoff,),
+            ).fetchall()
+            conn.execute(
+                "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?", (cutoff,)
+            )
+        return [row["id"] for row in rows]
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    # Before the first table: freed pages go back to the file system, so deleting
+    # results frees disk. WAL: readers never wait for the runner's writes.
+    conn.execute("PRAGMA auto_vacuum = FULL")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.executescript(SCHEMA)
+
+
+def _job(row: sqlite3.Row) -> Job:
+    listed = row.keys()  # a listing leaves the result out
+
+    def loaded(name: str) -> Any:
+        return json.loads(row[name]) if row[name] is not None else None
+
+    return Job(
+        id=row["id"],
+        status=row["status"],
+        options=json.loads(row["options"]),
+        filename=row["filename"],
+        upload_bytes=row["upload_bytes"],
+        seconds_done=row["seconds_done"],
+        seconds_total=row["seconds_total"],
+        error=loaded("error"),
+        result=loaded("result") if "result" in listed else None,
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
