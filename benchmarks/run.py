@@ -9,6 +9,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    for script in ("stt.py", "long.py", "tts.py", "live.py", "live_tts.py"):
+    for script in ("stt.py", "long.py", "tts.py", "live.py", "live_tts.py", "wyoming.py"):
         print(f"== {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)
