@@ -114,7 +114,14 @@ class LiveServer:
 def start_server(tmp: Path, **env: str) -> LiveServer:
     port = free_port()
     log = tmp / f"server-{port}.log"
-    environment = {**os.environ, "VOCALIS_PORT": str(port), "VOCALIS_HOST": "127.0.0.1", **env}
+    environment = {
+        **os.environ,
+        "VOCALIS_PORT": str(port),
+        "VOCALIS_HOST": "127.0.0.1",
+        # Durable jobs of its own: never the developer's queued jobs.
+        "VOCALIS_DATA_DIR": str(tmp / f"data-{port}"),
+        **env,
+    }
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "vocalis", "serve"],

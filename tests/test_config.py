@@ -16,7 +16,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.models_dir == tmp_path / "vocalis" / "models"
     assert settings.voices_path == tmp_path / "vocalis" / "voices"
-    assert settings.max_upload_bytes == 100 * 1024 * 1024
+    assert settings.max_upload_bytes == 500 * 1024 * 1024
 
 
 def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -14,14 +13,19 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from vocalis import cli_jobs
 from vocalis.config import Settings
 from vocalis.errors import VocalisError
 from vocalis.models.catalog import default_catalog
 from vocalis.models.store import ModelStore
 
+if TYPE_CHECKING:  # the server is imported only by `serve`
+    from vocalis.server.app import Companion
+
 app = typer.Typer(help="Vocalis: a self-hosted speech server behind the OpenAI audio API.")
 models_app = typer.Typer(help="List and install models.")
 app.add_typer(models_app, name="models")
+app.add_typer(cli_jobs.app, name="jobs")
 err = Console(stderr=True)
 
 FORMAT_EXTENSIONS = {
@@ -44,27 +48,58 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (VOCALIS_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (VOCALIS_PORT).")] = None,
     preload: Annotated[bool, typer.Option(help="Load the default model before serving.")] = False,
+    wyoming: Annotated[
+        str | None,
+        typer.Option(
+            help="Also serve Home Assistant's Wyoming protocol here, e.g. tcp://0.0.0.0:10300 "
+            "(VOCALIS_WYOMING_URI)."
+        ),
+    ] = None,
+    wyoming_zeroconf: Annotated[
+        bool,
+        typer.Option(help="Announce the Wyoming server over zeroconf (VOCALIS_WYOMING_ZEROCONF)."),
+    ] = False,
 ) -> None:
-    """Start the HTTP server."""
+    """Start the HTTP server (and the Wyoming server with --wyoming)."""
     import uvicorn
 
     from vocalis.memory import fix_mmap_threshold
+    from vocalis.ops.logs import configure as configure_logging
     from vocalis.server.app import create_app
+    from vocalis.server.drain import DrainingServer
 
     fix_mmap_threshold()
-    given: dict[str, Any] = {"host": host, "port": port, "preload": preload or None}
+    given: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "preload": preload or None,
+        "wyoming_uri": wyoming,
+        "wyoming_zeroconf": wyoming_zeroconf or None,
+    }
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    uvicorn.run(
-        create_app(settings),
+    # One format for every line, uvicorn's too (VOCALIS_LOG_FORMAT).
+    log_config = configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings, companions=_companions(settings))
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=log_config,
         # Above the routes' own limit, which answers with close code 1009 and a reason.
         ws_max_size=2 * settings.live_max_message_kb * 1024,
     )
+    services = app.state.services
+    DrainingServer(config, services.drain, services.idle, settings.shutdown_grace).run()
+
+
+def _companions(settings: Settings) -> tuple[Companion, ...]:
+    """What serves beside HTTP: the Wyoming server, imported only when it is asked for."""
+    if not settings.wyoming_uri:
+        return ()
+    from vocalis.wyoming import serving
+
+    return (serving,)
 
 
 @app.command()

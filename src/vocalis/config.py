@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -18,6 +19,11 @@ from pydantic_settings import (
 def default_models_dir() -> Path:
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "vocalis" / "models"
+
+
+def default_data_dir() -> Path:
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "vocalis"
 
 
 class Settings(BaseSettings):
@@ -36,6 +42,9 @@ class Settings(BaseSettings):
     preload: bool = False
     # Seconds a model may sit unused before it is unloaded; 0 keeps models loaded.
     model_idle_timeout: float = Field(0, ge=0)
+    # MiB all loaded models may take together: the least recently used idle one is unloaded
+    # before a load that would go over. 0: no budget.
+    model_memory_mb: float = Field(0, ge=0)
 
     # Extra Piper voices (.onnx + .onnx.json) dropped here appear in the voice list.
     voices_dir: Path | None = None
@@ -89,13 +98,59 @@ class Settings(BaseSettings):
     llm_system_prompt: str = ""
     # Seconds to wait for the LLM's first token and between tokens.
     llm_timeout: float = Field(60.0, gt=0)
+    # Seconds before the first retry of an LLM that cannot be reached; then twice, four times.
+    llm_retry_delay: float = Field(1.0, ge=0, le=60)
+
+    # On SIGTERM: seconds running jobs get to finish before the server stops anyway.
+    shutdown_grace: float = Field(30.0, ge=0)
 
     max_concurrent_jobs: int = Field(2, ge=1)
     max_queued_jobs: int = Field(32, ge=0)
-    max_upload_mb: float = Field(100.0, gt=0)
+    # Big enough for a 2-hour film as raw 16-kHz PCM (230 MB), as Bazarr sends it.
+    max_upload_mb: float = Field(500.0, gt=0)
     max_audio_seconds: float = Field(3 * 3600.0, gt=0)
 
-    @field_validator("models_dir", mode="after")
+    # API keys, comma-separated; with keys (or a keys file) every route but the open ones
+    # needs `Authorization: Bearer KEY`. The file holds one key a line, re-read on SIGHUP.
+    api_keys: SecretStr = SecretStr("")
+    api_keys_file: Path | None = None
+    # Served without a key: exact paths, and prefixes that end in '/'. /v1/audio/voices and
+    # /v1/audio/models are open whatever this says (Open WebUI lists them without a key).
+    auth_open_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            *("/health", "/healthz", "/healthcheck", "/ready"),
+            *("/docs", "/docs/", "/redoc", "/openapi.json"),
+        ]
+    )
+    # GET /metrics without a key (for a scraper on a trusted network).
+    metrics_open: bool = False
+    # Browser origins allowed to call the API (CORS), comma-separated; empty: CORS off.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Every log line as text, or as one JSON object.
+    log_format: Literal["text", "json"] = "text"
+
+    # Durable jobs (/v1/audio/jobs): their database and the recordings waiting for them.
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Finished jobs and their results are deleted this long after they end.
+    jobs_retention_hours: float = Field(72.0, gt=0)
+    # New uploads are refused while the jobs' files would take more than this.
+    jobs_max_disk_mb: float = Field(10240.0, gt=0)
+
+    @field_validator("auth_open_paths", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys_file", mode="after")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"the API keys file {value} does not exist")
+        return value.expanduser() if value else None
+
+    @field_validator("models_dir", "data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()

@@ -5,24 +5,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from vocalis import __version__
+from vocalis import __version__, ops
 from vocalis.config import Settings
+from vocalis.models.budget import MemoryBudget
 from vocalis.models.catalog import default_catalog
 from vocalis.models.store import ModelStore
 from vocalis.server import realtime
 from vocalis.server.deps import Services
+from vocalis.server.drain import DrainGate
 from vocalis.server.errors import UploadLimit, install_error_handlers
 from vocalis.server.jobs import JobQueue
 from vocalis.server.live import LiveSlots
 from vocalis.server.routes import (
+    asr_webservice,
+    bazarr,
+    chat,
     gateway,
     health,
+    jobs,
+    live_chat,
     live_stt,
     live_tts,
     models,
@@ -40,17 +47,28 @@ def build_services(settings: Settings) -> Services:
     store = ModelStore(
         default_catalog(), settings.models_dir, settings.local_models, settings.allow_download
     )
+    budget = (
+        MemoryBudget(int(settings.model_memory_mb * 2**20)) if settings.model_memory_mb else None
+    )
     return Services(
         settings=settings,
         store=store,
-        stt=SpeechToText(settings, store),
-        tts=TextToSpeech(settings, store),
+        stt=SpeechToText(settings, store, budget=budget),
+        tts=TextToSpeech(settings, store, budget=budget),
         jobs=JobQueue(settings.max_concurrent_jobs, settings.max_queued_jobs),
         live=LiveSlots(settings.max_live_sessions),
     )
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+# Something that runs beside the app for as long as it serves (the Wyoming server).
+Companion = Callable[[Services], AbstractAsyncContextManager[object]]
+
+
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    companions: Sequence[Companion] = (),
+) -> FastAPI:
     settings = settings or Settings()
     services = services or build_services(settings)
 
@@ -67,16 +85,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         reaper = (
             asyncio.create_task(_unload_idle(services)) if settings.model_idle_timeout else None
         )
-        yield
+        runner = await jobs.start_runner(app, services)
+        async with contextlib.AsyncExitStack() as stack:
+            for companion in companions:
+                await stack.enter_async_context(companion(services))
+            yield
+        await runner.stop()
         if reaper:
             reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reaper
 
-    app = FastAPI(title="Vocalis", version=__version__, lifespan=lifespan)
+    # The docs pages come from ops, with their assets served here rather than from a CDN.
+    app = FastAPI(
+        title="Vocalis", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(DrainGate, drain=services.drain)
     for module in (
         health,
         models,
@@ -87,8 +114,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         live_tts,
         realtime,
         tts_server,
+        asr_webservice,
+        bazarr,
+        jobs,
+        chat,
+        live_chat,
     ):
         app.include_router(module.router)
+    pools: dict[str, ops.Pool] = {"stt": services.stt.pool, "tts": services.tts.pool}
+    ops.install(app, settings, queue=services.jobs, sessions=services.live, pools=pools)
     return app
 
 

@@ -20,7 +20,9 @@ class Speak(BaseModel):
     """Text to speak. No `flush`: a whole request. `flush` false: more text for the open
     request (opening one if needed); true: the same, then speak the rest and end it."""
 
-    text: str | None = None
+    # POST /v1/audio/speech's limit: one message's text is synthesized as a whole, and an
+    # unbounded one held a job slot for minutes.
+    text: str | None = Field(None, max_length=4096)
     voice: str | VoiceId = "alloy"
     model: str | None = None
     speed: float = Field(1.0, ge=0.25, le=4.0)
