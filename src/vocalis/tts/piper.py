@@ -177,6 +177,9 @@ class PiperSynthesizer:
         config = SynthesisConfig(
             length_scale=voice.config.length_scale * length_scale(options.speed)
         )
+        # espeak-ng reads a C string: its bridge refuses a NUL outright ("embedded null
+        # character"), which cut a streaming response short. A NUL says nothing anyway.
+        text = text.replace("\0", " ")
         chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, config)]
         if not chunks:  # punctuation only: nothing to say
             return np.zeros(0, dtype=np.float32)

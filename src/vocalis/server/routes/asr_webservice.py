@@ -195,11 +195,17 @@ async def asr_response(
     )
     headers = {
         "Asr-Engine": ENGINE,
-        "Content-Disposition": f'attachment; filename="{quote(filename or "audio")}.{output}"',
+        "Content-Disposition": f'attachment; filename="{quote(_base_name(filename))}.{output}"',
     }
     if isinstance(body, dict):
         return JSONResponse(body, headers=headers)
     return Response(body, media_type=formats.ASR_MEDIA_TYPES[output], headers=headers)
+
+
+def _base_name(filename: str | None) -> str:
+    """The upload's own name without any folders: a client may save the answer under it."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip(". ")
+    return name or "audio"
 
 
 def check_output(value: str, allowed: Sequence[str]) -> str:
