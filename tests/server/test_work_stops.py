@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EVAL_DIR, LiveServer
+from tests.conftest import EVAL_DIR, LiveServer, wer
 from tests.recordings import long, wav_bytes
 
 # A long reply: Kokoro needs many seconds of CPU for it on two cores.
@@ -86,3 +86,29 @@ def transcription_cpu(server: LiveServer, files: dict[str, tuple[str, bytes]]) -
     with server.client() as http:
         assert http.post("/v1/audio/transcriptions", files=files).json()["text"]
     return cpu_seconds(server.process.pid) - before
+
+
+def test_an_upload_cut_off_midway_costs_nothing_and_holds_no_slot(server: LiveServer) -> None:
+    samples, text = long(EVAL_DIR, 0.5)
+    body = wav_bytes(samples)
+    boundary = "cutoff"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    total = len(head) + len(body) + len(f"\r\n--{boundary}--\r\n")
+    request = (
+        "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n"
+    ).encode()
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        conn.sendall(request + head + body[: len(body) // 3])
+        time.sleep(0.3)
+    gone = cpu_seconds(server.process.pid)
+    time.sleep(2.0)
+    assert cpu_seconds(server.process.pid) - gone < 0.5
+    with server.client() as http:
+        assert http.get("/metrics").text.count("vocalis_jobs_running 0.0") == 1
+        answer = http.post("/v1/audio/transcriptions", files={"file": ("a.wav", body)})
+    assert wer(text, answer.json()["text"]) < 0.1
