@@ -9,12 +9,13 @@ PACKAGES=(
     libasound2-plugins # ALSA's pulse plugin: PortAudio's way to PulseAudio and PipeWire
     pulseaudio         # the virtual microphone of tests/audio/test_microphone.py
     pulseaudio-utils   # pactl and paplay, to set it up and play into it
+    chromium           # the real browser of the web page's tests (tests/web), driven by Playwright
 )
-OTHER_SYSTEMS="Fedora: sudo dnf install portaudio pulseaudio pulseaudio-utils; \
-macOS: brew install portaudio pulseaudio"
+OTHER_SYSTEMS="Fedora: sudo dnf install portaudio pulseaudio pulseaudio-utils chromium; \
+macOS: brew install portaudio pulseaudio and brew install --cask chromium"
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
-    echo "system-packages: not Debian/Ubuntu; the tests need PortAudio and PulseAudio ($OTHER_SYSTEMS)."
+    echo "system-packages: not Debian/Ubuntu; the tests need PortAudio, PulseAudio and Chromium ($OTHER_SYSTEMS)."
     exit 0
 fi
 

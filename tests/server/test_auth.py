@@ -53,6 +53,8 @@ def assert_refused(response: Any, missing: bool) -> None:
         ("POST", "/v1/audio/speech", {"input": "hello", "voice": "alloy"}),
         ("POST", "/v1/audio/speech", {"input": "hello", "stream_format": "sse"}),
         ("GET", "/no/such/route", None),
+        ("GET", "/v1/status", None),
+        ("GET", "/v1/audio/jobs", None),
     ],
 )
 def test_every_http_route_needs_a_key(
@@ -93,6 +95,17 @@ def test_health_readiness_discovery_and_docs_stay_open(keyed: TestClient, path: 
     response = keyed.get(path)
     assert response.status_code in (200, 503), response.text  # /ready: 503 while loading
     assert "invalid_api_key" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/", "/web/app.js", "/web/style.css"])
+def test_the_web_page_and_its_assets_stay_open_but_root_opens_nothing_else(
+    keyed: TestClient, path: str
+) -> None:
+    response = keyed.get(path)
+    assert response.status_code == 200
+    assert len(response.content) > 500
+    # "/" is an exact path: as a prefix it would open every route.
+    assert_refused(keyed.get("/v1/status"), missing=True)
 
 
 def test_voices_list_real_voices_without_a_key(keyed: TestClient) -> None:

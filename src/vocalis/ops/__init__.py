@@ -14,7 +14,15 @@ from vocalis.config import Settings
 from vocalis.ops.auth import ApiKeyAuth
 from vocalis.ops.docs import install_docs
 from vocalis.ops.keys import KeyRing, parse_keys, reload_on_hangup
-from vocalis.ops.metrics import Metrics, Pool, Queue, RequestMetrics, Sessions, endpoint
+from vocalis.ops.metrics import (
+    Metrics,
+    Pool,
+    Queue,
+    RequestMetrics,
+    Sessions,
+    counting,
+    endpoint,
+)
 from vocalis.ops.request_id import RequestId
 
 __all__ = ["KeyRing", "Metrics", "Pool", "install"]
@@ -48,16 +56,17 @@ def install(
         )
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(RequestId)
-    _reload_keys_while_serving(app, ring)
+    _wrap_lifespan(app, ring, metrics)
 
 
-def _reload_keys_while_serving(app: FastAPI, ring: KeyRing) -> None:
-    """Wrap the app's lifespan so SIGHUP re-reads the keys file while the server runs."""
+def _wrap_lifespan(app: FastAPI, ring: KeyRing, metrics: Metrics) -> None:
+    """While the server runs, SIGHUP re-reads the keys file, and what the app runs in the
+    background (durable jobs) is counted in its metrics."""
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
-        with reload_on_hangup(ring):
+        with reload_on_hangup(ring), counting(metrics):
             async with inner(application) as state:
                 yield state
 

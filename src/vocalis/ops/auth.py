@@ -25,6 +25,8 @@ CLOSE_POLICY = 1008
 # Open WebUI lists voices and models without a key (and falls back to OpenAI's six
 # voices when refused), so discovery stays open whatever the settings.
 DISCOVERY_PATHS = ("/v1/audio/voices", "/v1/audio/models")
+# The web page and its assets hold no secret; what the page calls needs the key it is given.
+PAGE_PATHS = ("/", "/web/")
 
 
 class InvalidApiKey(VocalisError):
@@ -42,12 +44,14 @@ class InvalidApiKey(VocalisError):
 
 
 class OpenPaths:
-    """Paths served without a key: exact paths, and prefixes given with a trailing '/'."""
+    """Paths served without a key: exact paths, and prefixes given with a trailing '/'
+    (all but "/" itself, which is only the page)."""
 
     def __init__(self, paths: Iterable[str]):
-        listed = [*paths, *DISCOVERY_PATHS]
-        self.exact = frozenset(p for p in listed if not p.endswith("/"))
-        self.prefixes = tuple(p for p in listed if p.endswith("/"))
+        listed = [*paths, *DISCOVERY_PATHS, *PAGE_PATHS]
+        # "/" is the page alone: as a prefix it would open every route.
+        self.exact = frozenset(p for p in listed if p == "/" or not p.endswith("/"))
+        self.prefixes = tuple(p for p in listed if p != "/" and p.endswith("/"))
 
     def __contains__(self, path: str) -> bool:
         return path in self.exact or path.startswith(self.prefixes)

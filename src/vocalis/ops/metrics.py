@@ -9,7 +9,9 @@ write the envelope. Both find the app's metrics through the request's context.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
 
@@ -34,6 +36,8 @@ FIRST_AUDIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30)
 LOAD_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 UNMATCHED = "<unmatched>"  # a path no route serves: one series, however many paths
 SPEECH_ROUTE = "/v1/audio/speech"
+# How many of the latest requests' figures the status page lists.
+RECENT = 20
 # No `_created` series beside every counter and histogram: they double the page for nothing
 # a dashboard uses. (A process-wide switch of the client library.)
 disable_created_metrics()  # type: ignore[no-untyped-call]  # the library leaves it unannotated
@@ -111,6 +115,8 @@ class Metrics:
         self.errors = Counter(
             "vocalis_errors", "Error responses by their envelope's code.", ["code"], registry=r
         )
+        # The latest requests' figures, newest last, for GET /v1/status.
+        self.recent: deque[dict[str, float | str]] = deque(maxlen=RECENT)
 
     def watch(self, queue: Queue, sessions: Sessions, pools: Mapping[str, Pool]) -> None:
         """Gauges read when scraped, and a hook on each model pool's loads."""
@@ -140,14 +146,36 @@ def _count_of(pool: Pool) -> Callable[[], float]:
 _current: ContextVar[Metrics | None] = ContextVar("vocalis_metrics", default=None)
 
 
+@contextmanager
+def counting(metrics: Metrics) -> Iterator[None]:
+    """Count what runs in this context and the tasks it starts (the durable jobs' runner),
+    not only what a request's middleware wraps."""
+    token = _current.set(metrics)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def record_audio(task: str, model: str, audio_seconds: float, processing_seconds: float) -> None:
-    """One request's figures, as its access line logs them; nothing outside a request."""
+    """One request's or job's figures, as its access line logs them; nothing outside an app."""
     metrics = _current.get()
     if metrics is None or audio_seconds <= 0:
         return
     metrics.audio.labels(task, model).inc(audio_seconds)
     metrics.processing.labels(task, model).inc(processing_seconds)
-    metrics.rtf.labels(task, model).observe(processing_seconds / audio_seconds)
+    rtf = processing_seconds / audio_seconds
+    metrics.rtf.labels(task, model).observe(rtf)
+    metrics.recent.append(
+        {
+            "at": round(time.time(), 3),
+            "task": task,
+            "model": model,
+            "audio_seconds": round(audio_seconds, 2),
+            "processing_seconds": round(processing_seconds, 3),
+            "real_time_factor": round(rtf, 4),
+        }
+    )
 
 
 def observe_error(code: str | None) -> None:

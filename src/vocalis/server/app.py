@@ -34,8 +34,10 @@ from vocalis.server.routes import (
     live_tts,
     models,
     speech,
+    status,
     transcriptions,
     tts_server,
+    web,
 )
 from vocalis.stt.service import SpeechToText
 from vocalis.tts.service import TextToSpeech
@@ -119,8 +121,11 @@ def create_app(
         jobs,
         chat,
         live_chat,
+        status,
+        web,
     ):
         app.include_router(module.router)
+    app.mount("/web", web.assets(), name="web")
     pools: dict[str, ops.Pool] = {"stt": services.stt.pool, "tts": services.tts.pool}
     ops.install(app, settings, queue=services.jobs, sessions=services.live, pools=pools)
     return app

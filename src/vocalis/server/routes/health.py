@@ -38,8 +38,12 @@ def loaded_models(services: Services) -> dict[str, Any]:
 
 @router.get("/ready")
 async def ready(services: ServicesDep) -> JSONResponse:
+    body = readiness(services)
+    return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+
+def readiness(services: Services) -> dict[str, Any]:
     default = services.stt.default_model
     loaded = services.stt.pool.is_loaded(default)
     status = "draining" if services.drain.draining else "ready" if loaded else "loading"
-    body = {"status": status, "default_model": default, "loaded": loaded}
-    return JSONResponse(body, status_code=200 if status == "ready" else 503)
+    return {"status": status, "default_model": default, "loaded": loaded}

@@ -297,16 +297,19 @@ def _transcribe(
     cancelled: threading.Event,
     report: Report,
 ) -> results.Result:
+    started = time.perf_counter()
     with path.open("rb") as file:
-        return transcriptions.transcribe_upload(
+        info, segments = transcriptions.transcribe_upload(
             services,
             job,
             file,
             raw,
             cancelled,
-            time.perf_counter(),
+            started,
             observe=lambda progress: report(progress.seconds),
         )
+    transcriptions.log_done(job, info, started)
+    return info, segments
 
 
 async def start_runner(app: FastAPI, services: Services) -> Runner:

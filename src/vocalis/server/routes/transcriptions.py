@@ -275,7 +275,7 @@ async def run_transcription(
         except JobCancelled:
             _log_progress("cancelled", job, started)
             return None
-    _log(job, info, started)
+    log_done(job, info, started)
     return info, segments
 
 
@@ -370,7 +370,7 @@ def _events(
     }
     if job.with_logprobs:
         done["logprobs"] = formats.logprobs(segments)
-    _log(job, result.info, started)
+    log_done(job, result.info, started)
     yield _sse(done)
 
 
@@ -390,7 +390,8 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode()
 
 
-def _log(job: SpeechJob, info: TranscriptionInfo, started: float) -> None:
+def log_done(job: SpeechJob, info: TranscriptionInfo, started: float) -> None:
+    """The access line and metrics of a finished transcription, a request's or a job's."""
     elapsed = time.perf_counter() - started
     record_audio(job.options.task, job.spec.id, info.duration, elapsed)
     access_log.info(
