@@ -172,3 +172,58 @@ def test_screenshots_of_each_panel_at_desktop_and_phone_width(page: Page) -> Non
         limit = PHONE["width"] if path.stem.endswith("-phone") else DESKTOP["width"]
         assert 200 < width <= limit
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_every_control_has_an_accessible_name(page: Page) -> None:
+    for role, name in [
+        ("textbox", "Text to speak"),
+        ("button", "Speak"),
+        ("button", "Transcribe"),
+        ("region", "Transcript"),
+        ("button", "Start microphone"),
+        ("button", "Stop microphone"),
+        ("region", "Live transcript"),
+        ("region", "Status"),
+    ]:
+        assert page.get_by_role(role, name=name, exact=True).count() == 1, (role, name)  # type: ignore[arg-type]
+    assert page.get_by_label("Audio file").get_attribute("type") == "file"
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll('button, input, select, textarea, meter')]
+            .filter(e => !(e.getAttribute('aria-label')
+                           || [...(e.labels || [])].map(l => l.textContent.trim()).join('')
+                           || e.textContent.trim()))
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_colours_meet_wcag_aa_contrast(
+    browser: Browser, server: LiveServer, scheme: str
+) -> None:
+    context = browser.new_context(color_scheme=scheme)  # type: ignore[arg-type]
+    try:
+        view = context.new_page()
+        view.goto(server.url + "/")
+        colours = view.evaluate(
+            """() => Object.fromEntries(['--bg', '--panel', '--text', '--muted', '--accent',
+                '--accent-text', '--bad', '--good', '--partial'].map(
+                n => [n, getComputedStyle(document.documentElement).getPropertyValue(n).trim()]))"""
+        )
+    finally:
+        context.close()
+    for text in ("--text", "--muted", "--accent", "--bad", "--good", "--partial"):
+        for ground in ("--bg", "--panel"):
+            assert _contrast(colours[text], colours[ground]) >= 4.5, (scheme, text, ground)
+    assert _contrast(colours["--accent-text"], colours["--accent"]) >= 4.5
