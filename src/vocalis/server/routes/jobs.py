@@ -29,7 +29,7 @@ from vocalis.batch.uploads import Uploads
 from vocalis.errors import InvalidAudio, InvalidRequest, PayloadTooLarge, VocalisError
 from vocalis.server.deps import Services, ServicesDep
 from vocalis.server.routes import transcriptions
-from vocalis.server.routes.transcriptions import SpeechJob, Text
+from vocalis.server.routes.transcriptions import SpeechJob
 from vocalis.stt import formats
 from vocalis.stt.base import TranscriptionOptions
 
@@ -66,46 +66,16 @@ async def create_job(
     services: ServicesDep,
     runner: RunnerDep,
     file: Annotated[UploadFile, File()],
-    model: Text = None,
-    language: Text = None,
-    prompt: Text = None,
+    form: transcriptions.FormDep,
     response_format: Annotated[str, Form()] = "json",
-    temperature: Annotated[float | None, Form(ge=0, le=1)] = None,
-    granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
-    granularities_plain: Annotated[list[str] | None, Form(alias="timestamp_granularities")] = None,
-    include: Annotated[list[str] | None, Form(alias="include[]")] = None,
-    chunking_strategy: Text = None,
-    keywords: Annotated[list[str] | None, Form(alias="keywords[]")] = None,
-    vad_filter: Annotated[bool | None, Form()] = None,
-    hotwords: Text = None,
-    beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
-    sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
-    channels: Annotated[int, Form(ge=1, le=8)] = 1,
-    subtitle_layout: transcriptions.Layout = False,
 ) -> dict[str, Any]:
     """Queues a transcription and answers at once; poll the job for its progress."""
-    job = transcriptions.transcription_job(
-        services,
-        model=model,
-        language=language,
-        prompt=prompt,
-        response_format=response_format,
-        temperature=temperature,
-        words=[*(granularities or ()), *(granularities_plain or ())] or ["segment"],
-        include=include,
-        chunking_strategy=chunking_strategy,
-        keywords=keywords,
-        vad_filter=vad_filter,
-        hotwords=hotwords,
-        beam_size=beam_size,
-        subtitle_layout=subtitle_layout,
-    )
-    raw = RawPcm(sample_rate, channels) if sample_rate else None
+    job = transcriptions.transcription_job(services, form, response_format)
     size = _size(services, file)
     runner.uploads.check_room(size)  # before reading any of it
-    seconds = await run_in_threadpool(_probe, services, file.file, raw)
+    seconds = await run_in_threadpool(_probe, services, file.file, form.raw)
     name = Path(file.filename or "upload").name
-    stored = await runner.submit(file.file, size, name, _stored(job, raw), seconds)
+    stored = await runner.submit(file.file, size, name, _stored(job, form.raw), seconds)
     return public(stored)
 
 

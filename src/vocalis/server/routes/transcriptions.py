@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from vocalis.audio import decode
@@ -58,6 +58,63 @@ Layout = Annotated[
 SUBTITLE_FORMATS = frozenset({"srt", "vtt"})
 
 
+@dataclass(frozen=True)
+class TranscriptionForm:
+    """The form fields of a transcription, besides the file, the format and `stream`: one
+    list for /v1/audio/transcriptions, its verbose variant and durable jobs."""
+
+    model: str | None
+    language: str | None
+    prompt: str | None
+    temperature: float | None
+    words: list[str]
+    include: list[str] | None
+    chunking_strategy: str | None
+    keywords: list[str] | None
+    vad_filter: bool | None
+    hotwords: str | None
+    beam_size: int | None
+    raw: RawPcm | None
+    subtitle_layout: bool
+
+
+def transcription_form(
+    model: Text = None,
+    language: Text = None,
+    prompt: Text = None,
+    temperature: Annotated[float | None, Form(ge=0, le=1)] = None,
+    granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
+    granularities_plain: Annotated[list[str] | None, Form(alias="timestamp_granularities")] = None,
+    include: Annotated[list[str] | None, Form(alias="include[]")] = None,
+    chunking_strategy: Text = None,
+    keywords: Annotated[list[str] | None, Form(alias="keywords[]")] = None,
+    vad_filter: Annotated[bool | None, Form()] = None,
+    hotwords: Text = None,
+    beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
+    sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
+    channels: Annotated[int, Form(ge=1, le=8)] = 1,
+    subtitle_layout: Layout = False,
+) -> TranscriptionForm:
+    return TranscriptionForm(
+        model=model,
+        language=language,
+        prompt=prompt,
+        temperature=temperature,
+        words=[*(granularities or ()), *(granularities_plain or ())] or ["segment"],
+        include=include,
+        chunking_strategy=chunking_strategy,
+        keywords=keywords,
+        vad_filter=vad_filter,
+        hotwords=hotwords,
+        beam_size=beam_size,
+        raw=_raw(sample_rate, channels),
+        subtitle_layout=subtitle_layout,
+    )
+
+
+FormDep = Annotated[TranscriptionForm, Depends(transcription_form)]
+
+
 def _transcriptions(default_format: str) -> Callable[..., Awaitable[Response]]:
     """The transcription endpoint, answering `default_format` when the request names none."""
 
@@ -65,83 +122,39 @@ def _transcriptions(default_format: str) -> Callable[..., Awaitable[Response]]:
         services: ServicesDep,
         request: Request,
         file: Annotated[UploadFile, File()],
-        model: Text = None,
-        language: Text = None,
-        prompt: Text = None,
+        form: FormDep,
         response_format: Annotated[str, Form()] = default_format,
-        temperature: Annotated[float | None, Form(ge=0, le=1)] = None,
-        granularities: Annotated[list[str] | None, Form(alias="timestamp_granularities[]")] = None,
-        granularities_plain: Annotated[
-            list[str] | None, Form(alias="timestamp_granularities")
-        ] = None,
-        include: Annotated[list[str] | None, Form(alias="include[]")] = None,
         stream: Annotated[bool, Form()] = False,
-        chunking_strategy: Text = None,
-        keywords: Annotated[list[str] | None, Form(alias="keywords[]")] = None,
-        vad_filter: Annotated[bool | None, Form()] = None,
-        hotwords: Text = None,
-        beam_size: Annotated[int | None, Form(ge=1, le=10)] = None,
-        sample_rate: Annotated[int | None, Form(ge=1000, le=384_000)] = None,
-        channels: Annotated[int, Form(ge=1, le=8)] = 1,
-        subtitle_layout: Layout = False,
     ) -> Response:
-        job = transcription_job(
-            services,
-            model=model,
-            language=language,
-            prompt=prompt,
-            response_format=response_format,
-            temperature=temperature,
-            words=[*(granularities or ()), *(granularities_plain or ())] or ["segment"],
-            include=include,
-            chunking_strategy=chunking_strategy,
-            keywords=keywords,
-            vad_filter=vad_filter,
-            hotwords=hotwords,
-            beam_size=beam_size,
-            subtitle_layout=subtitle_layout,
-        )
-        return await _respond(services, request, job, file, stream, _raw(sample_rate, channels))
+        job = transcription_job(services, form, response_format)
+        return await _respond(services, request, job, file, stream, form.raw)
 
     return create_transcription
 
 
 def transcription_job(
-    services: Services,
-    *,
-    model: str | None,
-    language: str | None,
-    prompt: str | None,
-    response_format: str,
-    temperature: float | None,
-    words: list[str],
-    include: list[str] | None,
-    chunking_strategy: str | None,
-    keywords: list[str] | None,
-    vad_filter: bool | None,
-    hotwords: str | None,
-    beam_size: int | None,
-    subtitle_layout: bool,
+    services: Services, form: TranscriptionForm, response_format: str
 ) -> SpeechJob:
     """A transcription request's fields, validated: for this route and for durable jobs."""
-    spec = services.stt.resolve(model)
+    spec = services.stt.resolve(form.model)
     fmt = _response_format(response_format)
-    laid_out = subtitle_layout and fmt in SUBTITLE_FORMATS
+    laid_out = form.subtitle_layout and fmt in SUBTITLE_FORMATS
+    include = form.include
     options = TranscriptionOptions(
         task="transcribe",
-        language=check_language(language, spec),
-        prompt=prompt,
-        temperature=temperature,
-        word_timestamps="word" in words or bool(include and "logprobs" in include) or laid_out,
-        vad_filter=_vad(vad_filter, chunking_strategy),
-        hotwords=hotwords or (" ".join(keywords) if keywords else None),
-        beam_size=beam_size,
+        language=check_language(form.language, spec),
+        prompt=form.prompt,
+        temperature=form.temperature,
+        word_timestamps="word" in form.words or bool(include and "logprobs" in include) or laid_out,
+        vad_filter=_vad(form.vad_filter, form.chunking_strategy),
+        hotwords=form.hotwords or (" ".join(form.keywords) if form.keywords else None),
+        beam_size=form.beam_size,
     )
     return SpeechJob(
         spec,
         options,
         fmt,
-        _granularities(words),
+        _granularities(form.words),
         with_logprobs=bool(include and "logprobs" in include),
         subtitle_layout=laid_out,
     )
