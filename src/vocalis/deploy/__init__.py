@@ -1,0 +1,1 @@
+"""Ways to run Vocalis as a service: what each one needs, rendered from plain facts."""
