@@ -9,6 +9,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    for script in ("stt.py", "long.py", "tts.py", "live.py", "live_tts.py", "wyoming.py"):
+    for script in (
+        "stt.py",
+        "long.py",
+        "tts.py",
+        "live.py",
+        "live_tts.py",
+        "wyoming.py",
+        "ray_serve.py",
+    ):
         print(f"== {script}", flush=True)
         subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vocalis import cli_jobs, cli_service
+from vocalis import cli_jobs, cli_ray, cli_service
 from vocalis.config import Settings
 from vocalis.errors import VocalisError
 from vocalis.models.catalog import default_catalog
@@ -27,6 +27,7 @@ models_app = typer.Typer(help="List and install models.")
 app.add_typer(models_app, name="models")
 app.add_typer(cli_jobs.app, name="jobs")
 app.command()(cli_service.service)
+app.command("ray-serve")(cli_ray.ray_serve)
 err = Console(stderr=True)
 
 FORMAT_EXTENSIONS = {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import socket
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from vocalis.batch import results
+from vocalis.batch.owner import Owner
 from vocalis.batch.runner import Limits, Report, Runner
 from vocalis.batch.store import Job, JobStore
 from vocalis.batch.uploads import Uploads
@@ -226,3 +229,53 @@ def test_cleanup_removes_expired_jobs_and_stray_uploads(tmp_path: Path) -> None:
     now[0] += 2
     runner.cleanup()
     assert runner.store.newest(5) == []
+
+
+def sharing(tmp_path: Path, execute: Transcription, owner: Owner) -> Runner:
+    """A runner of another server on the same data dir, beating every 10 ms."""
+    uploads = Uploads(tmp_path / "uploads", tmp_path, max_bytes=10**6)
+    store = JobStore(tmp_path / "jobs.sqlite3", owner=owner)
+    limits = Limits(3600, heartbeat_seconds=0.01, stale_seconds=0.5)
+    return Runner(store, uploads, execute, limits)
+
+
+def test_a_cancel_through_another_server_stops_the_job_at_its_next_heartbeat(
+    tmp_path: Path,
+) -> None:
+    transcription = Transcription()
+    running = sharing(tmp_path, transcription, Owner(socket.gethostname(), os.getpid(), "a"))
+    other = sharing(tmp_path, Transcription(), Owner(socket.gethostname(), os.getpid(), "b"))
+
+    async def test() -> None:
+        await running.start()
+        job = await submit(running)
+        await until(transcription.started.is_set)
+        cancelled = other.cancel(job.id)  # a DELETE that reached the other replica
+        assert cancelled is not None and cancelled.status == "cancelled"
+        assert running.uploads.path(job.id).exists()  # left to the server that runs it
+        await until(lambda: not running.uploads.path(job.id).exists())
+        assert status(running, job) == "cancelled"
+        await running.stop()
+
+    run(test)
+
+
+def test_a_silent_servers_job_is_taken_back_by_a_live_one(tmp_path: Path) -> None:
+    stuck = Transcription()
+    silent = sharing(tmp_path, stuck, Owner("another-host", 1, "x"))
+    finishing = Transcription()
+    finishing.release.set()
+    live = sharing(tmp_path, finishing, Owner(socket.gethostname(), os.getpid(), "live"))
+
+    async def test() -> None:
+        job = await submit(silent)
+        claimed = silent.store.claim()  # claimed, and then its server fell silent
+        assert claimed is not None and claimed.id == job.id
+        await live.start()
+        await until(lambda: status(live, job) == "completed")
+        await live.stop()
+        done = live.store.get(job.id)
+        assert done is not None and done.attempts == 2
+        assert finishing.seen == [job.id]
+
+    run(test)

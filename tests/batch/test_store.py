@@ -3,13 +3,17 @@ retention, with a clock the test moves."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
+from vocalis.batch.owner import Owner
 from vocalis.batch.store import JobStore, new_id
 
 OPTIONS = {"model": "whisper-tiny.en", "job": {"response_format": "srt"}}
+# A process of this host that has exited: no pid is above the kernel's pid_max (2**22).
+DEAD = Owner(socket.gethostname(), 2**22 + 1, "1")
 
 
 class Clock:
@@ -132,7 +136,7 @@ def test_a_finished_job_cannot_be_cancelled(store: JobStore, clock: Clock) -> No
 
 def test_a_restart_requeues_what_was_running(tmp_path: Path, clock: Clock) -> None:
     path = tmp_path / "jobs.sqlite3"
-    first = JobStore(path, clock)
+    first = JobStore(path, clock, owner=DEAD)
     running, queued = add(first, clock), add(first, clock)
     first.claim()
     first.progress(running, 30.0)

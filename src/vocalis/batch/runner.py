@@ -4,6 +4,10 @@ The runner knows nothing of transcription: it is given an `Execute`, the server'
 to transcribe a recording (through the same job queue as HTTP requests, so a long job gives
 way to short ones). A job whose process dies mid-way is found `running` at the next start
 and runs again from the start; one stopped by a shutdown goes straight back in the queue.
+
+Runners in several processes may share a store (Ray Serve replicas on one host): each
+renews the heartbeat of the jobs it runs, stops one that was cancelled through another
+server, and takes back the jobs of a runner that stopped beating.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from vocalis.batch import results
-from vocalis.batch.store import Job, JobStore, new_id
+from vocalis.batch.store import STALE_SECONDS, Job, JobStore, new_id
 from vocalis.batch.uploads import Uploads
 from vocalis.errors import VocalisError
 
@@ -34,6 +38,9 @@ PROGRESS_INTERVAL_SECONDS = 1.0
 POLL_SECONDS = 5.0
 # An upload not yet owned by a job is left alone this long by the periodic sweep.
 ORPHAN_SECONDS = 3600.0
+# ... and this long by the sweep at start-up: another server on the same data dir may be
+# saving one (its file is written to every few milliseconds meanwhile).
+STARTUP_ORPHAN_SECONDS = 60.0
 # How long a running job has to stop at shutdown before its task is abandoned; it is
 # found `running` at the next start and runs again.
 STOP_SECONDS = 10.0
@@ -44,6 +51,9 @@ class Limits:
     retention_seconds: float
     cleanup_seconds: float = 600.0
     workers: int = 1
+    # How often the running jobs' heartbeat is renewed, and when another's is stale.
+    heartbeat_seconds: float = 10.0
+    stale_seconds: float = STALE_SECONDS
 
 
 class Runner:
@@ -76,22 +86,23 @@ class Runner:
         return job
 
     def cancel(self, job_id: str) -> Job | None:
-        """Cancels a queued job at once and a running one at its next step."""
+        """Cancels a queued job at once and a running one at its next step (here, or on
+        another server at its next heartbeat: that server deletes the upload)."""
         job = self.store.cancel(job_id)
         if job_id in self._running:
             self._running[job_id].set()
-        elif job is not None and job.status == "cancelled":
+        elif job is not None and job.status == "cancelled" and job.started_at is None:
             self.uploads.delete(job_id)
         return job
 
     async def start(self, stop_on: Awaitable[None] | None = None) -> None:
         """Recovers and tidies, then works through the queue until `stop` or `stop_on`."""
-        recovered = self.store.recover()
+        recovered = self.store.recover(self.limits.stale_seconds)
         if recovered:
             log.info("%d jobs interrupted by a restart run again: %s", len(recovered), recovered)
-        self.cleanup(orphan_seconds=0.0)
+        self.cleanup(orphan_seconds=STARTUP_ORPHAN_SECONDS)
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self.limits.workers)]
-        self._helpers = [asyncio.create_task(self._tidy())]
+        self._helpers = [asyncio.create_task(self._tidy()), asyncio.create_task(self._beat())]
         if stop_on is not None:
             self._helpers.append(asyncio.create_task(self._stop_after(stop_on)))
 
@@ -128,6 +139,23 @@ class Runner:
         while not self._stopping:
             await asyncio.sleep(self.limits.cleanup_seconds)
             self.cleanup()
+
+    async def _beat(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.limits.heartbeat_seconds)
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """Renews our jobs' heartbeat, stops those cancelled elsewhere, takes back others'
+        abandoned ones."""
+        owned = self.store.heartbeat()
+        for job_id, cancelled in list(self._running.items()):
+            if job_id not in owned:
+                cancelled.set()
+        recovered = self.store.recover(self.limits.stale_seconds)
+        if recovered:
+            log.info("%d jobs of a server that stopped run again: %s", len(recovered), recovered)
+            self._wake.set()
 
     async def _work(self) -> None:
         while not self._stopping:

@@ -4,6 +4,12 @@ A job is queued, claimed (running), and ends completed, failed or cancelled. The
 records; the runner decides. Each call opens its own connection, so the event loop, the
 runner and the worker threads that report progress never share one. The database file is
 created with the first job: a server that never gets one writes nothing to its data dir.
+
+Several servers on one host may share the file (Ray Serve replicas): every change is one
+transaction under SQLite's write lock, a claim takes a job in one statement, and a running
+job names its owner and carries its heartbeat, so a server starting up requeues only the
+jobs whose runner is gone (`owner.abandoned`). SQLite's locks need one host's local disk:
+not a network file system, where WAL does not work at all.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from vocalis.batch.owner import Identity, Owner, abandoned, process_identity, this_process
 
 Status = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINISHED: tuple[Status, ...] = ("completed", "failed", "cancelled")
@@ -37,10 +45,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     started_at REAL,
-    finished_at REAL
+    finished_at REAL,
+    owner TEXT,
+    heartbeat_at REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 """
+# Added after the first release: a database made before them gets them at its next open.
+ADDED_COLUMNS = {"owner": "TEXT", "heartbeat_at": "REAL"}
+# A running job whose heartbeat is older than this is taken to be abandoned.
+STALE_SECONDS = 60.0
 # A listing leaves out the results: hours of segments each.
 LISTED = (
     "id, status, options, filename, upload_bytes, seconds_done, seconds_total, error,"
@@ -76,9 +90,18 @@ def new_id() -> str:
 
 
 class JobStore:
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float] = time.time,
+        owner: Owner | None = None,
+        identity: Identity = process_identity,
+    ):
         self.path = path
         self.clock = clock
+        # This process, as the owner of the jobs it claims; `identity` looks at others.
+        self.owner = owner or this_process()
+        self.identity = identity
         self._ready = False
 
     def exists(self) -> bool:
@@ -155,21 +178,33 @@ class JobStore:
         return {row["id"] for row in rows}
 
     def claim(self) -> Job | None:
-        """The oldest queued job, now running: in one transaction, so no two runners take it."""
+        """The oldest queued job, now running and ours: one statement under the write
+        lock, so no two runners, in this process or another, ever take the same job."""
         if not self.exists():
             return None
+        now = self.clock()
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
                 "UPDATE jobs SET status = 'running', started_at = ?, seconds_done = 0,"
-                " attempts = attempts + 1 WHERE id = ?",
-                (self.clock(), row["id"]),
-            )
-        return self._require(row["id"])
+                " attempts = attempts + 1, owner = ?, heartbeat_at = ?"
+                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
+                " ORDER BY created_at, rowid LIMIT 1) AND status = 'queued' RETURNING id",
+                (now, str(self.owner), now),
+            ).fetchone()
+        return self._require(row["id"]) if row else None
+
+    def heartbeat(self) -> set[str]:
+        """Renews the heartbeat of the jobs this process runs; their ids. A job missing
+        from them was cancelled (or taken back) through another server."""
+        if not self.exists():
+            return set()
+        with self._connect() as conn:
+            rows = conn.execute(
+                "UPDATE jobs SET heartbeat_at = ? WHERE owner = ? AND status = 'running'"
+                " RETURNING id",
+                (self.clock(), str(self.owner)),
+            ).fetchall()
+        return {row["id"] for row in rows}
 
     def progress(self, job_id: str, seconds_done: float) -> None:
         with self._connect() as conn:
@@ -216,23 +251,38 @@ class JobStore:
         """A running job back in the queue, to run again from the start (a shutdown)."""
         with self._connect() as conn:
             conn.execute(
-                "UPDATE jobs SET status = 'queued', seconds_done = 0, started_at = NULL"
-                " WHERE id = ? AND status = 'running'",
-                (job_id,),
+                f"UPDATE jobs SET {REQUEUED} WHERE id = ? AND status = 'running'", (job_id,)
             )
 
-    def recover(self) -> list[str]:
-        """At start-up: every job left running by a process that died goes back in the
-        queue. Only one server may use a data dir, so none of them is really running."""
+    def recover(self, stale_seconds: float = STALE_SECONDS) -> list[str]:
+        """Every running job whose runner is gone goes back in the queue: at start-up, a
+        process that died; later, a server that stopped beating. A job another live
+        server runs is left to it."""
         if not self.exists():
             return []
+        now, host = self.clock(), self.owner.host
         with self._connect() as conn:
-            rows = conn.execute("SELECT id FROM jobs WHERE status = 'running'").fetchall()
-            conn.execute(
-                "UPDATE jobs SET status = 'queued', seconds_done = 0, started_at = NULL"
-                " WHERE status = 'running'"
+            rows = conn.execute(
+                "SELECT id, owner, heartbeat_at FROM jobs WHERE status = 'running'"
+            ).fetchall()
+            gone = [
+                row["id"]
+                for row in rows
+                if row["owner"] != str(self.owner)
+                and abandoned(
+                    Owner.parse(row["owner"]),
+                    row["heartbeat_at"],
+                    now,
+                    stale_seconds,
+                    host,
+                    self.identity,
+                )
+            ]
+            conn.executemany(
+                f"UPDATE jobs SET {REQUEUED} WHERE id = ? AND status = 'running'",
+                [(job_id,) for job_id in gone],
             )
-        return [row["id"] for row in rows]
+        return gone
 
     def purge(self, retention_seconds: float) -> list[str]:
         """Deletes the finished jobs older than the retention; their ids."""
@@ -250,12 +300,25 @@ class JobStore:
         return [row["id"] for row in rows]
 
 
+REQUEUED = (
+    "status = 'queued', seconds_done = 0, started_at = NULL, owner = NULL, heartbeat_at = NULL"
+)
+
+
 def _create(conn: sqlite3.Connection) -> None:
     # Before the first table: freed pages go back to the file system, so deleting
     # results frees disk. WAL: readers never wait for the runner's writes.
     conn.execute("PRAGMA auto_vacuum = FULL")
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.executescript(SCHEMA)
+    # Under the write lock: two servers opening the file at once add each column once.
+    conn.execute("BEGIN IMMEDIATE")
+    for statement in filter(str.strip, SCHEMA.split(";")):
+        conn.execute(statement)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    for name, kind in ADDED_COLUMNS.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+    conn.execute("COMMIT")
 
 
 def _job(row: sqlite3.Row) -> Job:
