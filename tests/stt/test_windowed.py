@@ -76,15 +76,16 @@ def test_long_recordings_use_vad_greedy_and_no_carried_context() -> None:
     list(transcribe_windows(engine, silence(100), options, WINDOWING).segments)
     for _, used in engine.calls:
         assert used.vad_filter and used.beam_size == 1
+        assert used.temperature == 0.0  # no fallback to sampling
         assert not used.condition_on_previous_text
         assert used.prompt == "Vocalis" and used.hotwords == "ComfyUI"
 
 
-def test_a_request_beam_size_wins_for_long_recordings() -> None:
+def test_a_request_beam_size_and_temperature_win_for_long_recordings() -> None:
     engine = EchoTranscriber()
-    options = TranscriptionOptions(beam_size=4)
+    options = TranscriptionOptions(beam_size=4, temperature=0.4)
     list(transcribe_windows(engine, silence(45), options, WINDOWING).segments)
-    assert {used.beam_size for _, used in engine.calls} == {4}
+    assert {(used.beam_size, used.temperature) for _, used in engine.calls} == {(4, 0.4)}
 
 
 def test_short_recordings_keep_the_request_options() -> None:
