@@ -5,12 +5,12 @@ window is one engine call. Timestamps are offset to the recording, segment ids r
 the language found in the first window holds for the rest.
 
 A long recording is decoded greedily at temperature 0, with VAD, and without conditioning
-each 30-s chunk on the text before it; no text is carried from one window to the next, and a caller's prompt is
-given to every window. Measured on 12 minutes of read speech (`make bench-candidates`):
-greedy decoding over the whole recording skipped passages (16.2% word error rate, 13.8%
-without conditioning), carrying each window's text into the next made it loop (27.8%), and
-independent windows kept every passage (1.2%, against 2.1% for plain beam 5) in 0.59x the
-time.
+each 30-s chunk on the text before it; no text is carried from one window to the next, and a
+caller's prompt is given to every window. Measured on 12 minutes of read speech (`make
+bench-candidates`): greedy decoding over the whole recording skipped passages (16.2% word
+error rate, 13.8% without conditioning), carrying each window's text into the next made it
+loop (27.8%), and independent windows kept every passage (1.2%, against 2.1% for plain beam
+5) in 0.59x the time.
 
 Between steps a `checkpoint` callback lets the caller log progress, give way to other
 work, or stop a job whose client has gone.
