@@ -39,13 +39,15 @@ def microphone_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     return path, reference, seconds
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API runs an event loop in this thread while it is open,
+# and the tests after these ones call asyncio.run().
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(
     playwright: Playwright, microphone_recording: tuple[Path, str, float]
 ) -> Iterator[Browser]:
