@@ -83,6 +83,21 @@ def test_several_small_models_go_for_one_large_one() -> None:
     assert stt.loaded() == ["large"] and tts.loaded() == []
 
 
+def test_a_load_into_memory_freed_earlier_still_counts_its_files() -> None:
+    memory, clock = Memory(), FakeClock()
+    budget = MemoryBudget(100 * MB, measure=memory)
+
+    def loader(key: str) -> str:
+        memory.used += 5 * MB  # the heap had room: the process barely grew
+        return key
+
+    pool = ModelPool(loader, clock=clock, budget=budget, size_hint=lambda key: SIZES[key])
+    pool.load("medium")
+    clock.now = 1
+    pool.load("large")  # 60 + 90 > 100 by the files, though the process grew by 10
+    assert pool.loaded() == ["large"]
+
+
 def test_a_model_unloaded_for_idleness_no_longer_counts() -> None:
     memory, clock = Memory(), FakeClock()
     budget = MemoryBudget(100 * MB, measure=memory)

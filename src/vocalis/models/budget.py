@@ -2,9 +2,10 @@
 
 Before a load that would take the models past the budget, the least recently used models
 that nobody holds are unloaded. A model's size is what the process grew by while loading
-it (measured), or, before its first load, what its files weigh (a close estimate for ONNX
-and CTranslate2 weights). A model held by a request is never unloaded, so a budget too
-small for the work at hand is exceeded rather than failing the request; that is logged.
+it (measured), but never less than what its files weigh (a close estimate for ONNX and
+CTranslate2 weights, and the size before its first load). A model held by a request is
+never unloaded, so a budget too small for the work at hand is exceeded rather than failing
+the request; that is logged.
 """
 
 from __future__ import annotations
