@@ -5,11 +5,7 @@ its threshold (up to 32 MiB) and serves later ones from its heaps, which it seld
 back. Transcription allocates and frees buffers of megabytes for every 30-s chunk, in
 several threads, so a server's resident memory ratcheted up with the length of a
 recording: +450 MiB over ten minutes on a 2-core test machine. With a fixed threshold the
-peak stays flat whatever the length. Two hours through the server, on another 2-core VM
-(resident peak over the warm server, and time): 1 MiB +133 MiB in 258 s; 4 MiB +159 MiB in
-244 s, each page fault of a fresh mapping being dear there (12 minutes in-process: 21.8 s at
-1 MiB, 19.6 s at 4 MiB, 18.2 s with glibc's default and +232 MiB; an 11-s clip 0.851, 0.717
-and 0.659 s).
+peak stays about 120 MiB above the warm process whatever the length.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ import ctypes.util
 import os
 
 M_MMAP_THRESHOLD = -3
-THRESHOLD_BYTES = 4 << 20
+THRESHOLD_BYTES = 1 << 20
 
 
 def fix_mmap_threshold(threshold: int = THRESHOLD_BYTES) -> bool:
