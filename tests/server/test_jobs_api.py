@@ -25,7 +25,7 @@ from tests.batch.live import (
     wait_for,
 )
 from tests.conftest import EVAL_DIR, references, wer
-from tests.recordings import RATE, long, short, wav_bytes
+from tests.recordings import RATE, long, ogg_opus, short, wav_bytes
 
 __all__ = ["jobs_server"]  # the fixture, shared with the CLI's tests
 CUE = re.compile(r"(\d\d):(\d\d):(\d\d),(\d\d\d) --> (\d\d):(\d\d):(\d\d),(\d\d\d)")
@@ -111,8 +111,10 @@ def test_a_minute_of_speech_from_queued_to_every_format(
 def test_a_cancelled_job_stops_and_frees_its_slot(
     http: httpx.Client, jobs_server: JobsServer
 ) -> None:
-    samples, _ = long(EVAL_DIR, 4)
-    queued = submit(http, wav_bytes(samples))
+    # Eight minutes, so that the job is caught early however fast the machine (as opus: the
+    # jobs' disk budget here is 12 MB).
+    samples, _ = long(EVAL_DIR, 8)
+    queued = submit(http, ogg_opus(samples), name="talk.ogg")
     message = error(http.get(f"/v1/audio/jobs/{queued['id']}/result"), 409, "job_not_finished")
     assert "its result is ready once it is completed" in message
     first = wait_for(http, queued["id"], progressed(0))
