@@ -1,20 +1,34 @@
-"""The fixed mmap threshold that keeps a long transcription's memory flat."""
+"""Free heap pages go back to the system between a long recording's windows."""
 
 from __future__ import annotations
 
+import ctypes
 import ctypes.util
 
-import pytest
-
-from vocalis.memory import fix_mmap_threshold
+from vocalis.memory import release
 
 
-def test_glibc_takes_the_threshold() -> None:
+def _resident_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+
+def test_free_pages_go_back_to_the_system() -> None:
     name = ctypes.util.find_library("c") or ""
     assert name.startswith("libc.so"), "these machines run glibc"
-    assert fix_mmap_threshold() is True
-
-
-def test_an_operator_setting_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4194304")
-    assert fix_mmap_threshold() is False
+    libc = ctypes.CDLL(name)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    # 400 blocks of 100 KiB (under glibc's mmap threshold, so they come from the heap),
+    # touched, then all freed but the last, which keeps the heap from shrinking at its top.
+    blocks = [libc.malloc(100 * 1024) for _ in range(400)]
+    for block in blocks:
+        ctypes.memset(block, 1, 100 * 1024)
+    before = _resident_mib()
+    for block in blocks[:-1]:
+        libc.free(block)
+    kept = _resident_mib()
+    assert release() is True
+    after = _resident_mib()
+    libc.free(blocks[-1])
+    assert kept - after > 30, (before, kept, after)

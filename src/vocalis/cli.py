@@ -65,12 +65,10 @@ def serve(
     """Start the HTTP server (and the Wyoming server with --wyoming)."""
     import uvicorn
 
-    from vocalis.memory import fix_mmap_threshold
     from vocalis.ops.logs import configure as configure_logging
     from vocalis.server.app import create_app
     from vocalis.server.drain import DrainingServer
 
-    fix_mmap_threshold()
     given: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -121,9 +119,6 @@ def transcribe(
 ) -> None:
     """Transcribe audio files in this process (no server needed)."""
     from vocalis.cli_transcribe import run_transcription
-    from vocalis.memory import fix_mmap_threshold
-
-    fix_mmap_threshold()
 
     if format not in FORMAT_EXTENSIONS:
         raise typer.BadParameter(

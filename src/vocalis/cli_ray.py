@@ -29,7 +29,7 @@ MISSING = "Ray Serve is not installed: pip install 'vocalis[ray]'."
 LOOPBACK_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 QUIET = {"RAY_USAGE_STATS_ENABLED": "0"}
 # What the replicas need from this environment wherever they run.
-PASSED_ON = ("VOCALIS_", "HF_TOKEN", "MALLOC_MMAP_THRESHOLD_")
+PASSED_ON = ("VOCALIS_", "HF_TOKEN", "MALLOC_")
 FORCED_EXIT_STATUS = 1
 # What Serve gets to stop its replicas (each has 30 s for its requests) before Ray is
 # stopped regardless: a cluster whose processes were signalled too can wedge Serve.

@@ -24,7 +24,6 @@ from starlette.types import ASGIApp
 
 from vocalis.config import Settings
 from vocalis.deploy.multiplex import HoldRoutedModel
-from vocalis.memory import fix_mmap_threshold
 from vocalis.ops.logs import configure as configure_logging
 from vocalis.server.app import build_services, create_app
 
@@ -48,7 +47,6 @@ class Replica:
     """One replica: a whole Vocalis app on its share of the node's CPUs."""
 
     def __init__(self) -> None:
-        fix_mmap_threshold()  # as `vocalis serve`: the replica is a process of its own
         settings = replica_settings(Settings(), _assigned("CPU"))
         configure_logging(settings.log_format, settings.log_level)
         self.services = build_services(settings)

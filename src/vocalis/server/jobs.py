@@ -20,6 +20,7 @@ from typing import ParamSpec, TypeVar
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 
+from vocalis import memory
 from vocalis.errors import ServerBusy
 
 P = ParamSpec("P")
@@ -73,6 +74,8 @@ class JobQueue:
         finally:
             self._count(running=-1)
             self._slots.release()
+            # What the job freed goes back to the system, in a worker thread, unawaited.
+            asyncio.get_running_loop().run_in_executor(None, memory.release)
 
     def _count(self, running: int = 0, background: int = 0) -> None:
         with self._state:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from vocalis import memory
 from vocalis.audio.decode import SAMPLE_RATE, Samples
 from vocalis.audio.vad import speech_spans
 from vocalis.stt.base import Segment, Transcriber, Transcription, TranscriptionOptions, Word
@@ -134,6 +135,7 @@ class _Run:
         yield from self._window(0, first, segments)
         end = first.offset + len(first.samples)
         for index, window in enumerate(rest, start=1):
+            memory.release()  # what the last window freed, so memory stays flat
             self.checkpoint(Progress(index, window.offset / SAMPLE_RATE, self.long, True))
             result = self.transcriber.transcribe(window.samples, self.options)
             yield from self._window(index, window, result.segments)
@@ -181,7 +183,11 @@ class _Run:
         if gap and finish - begin < GAP_MIN_SECONDS - 2 * GAP_MARGIN_SECONDS:
             return []
         start, stop = int(begin * SAMPLE_RATE), int(finish * SAMPLE_RATE)
-        options = replace(self.options, beam_size=REDO_BEAM_SIZE, vad_filter=False)
+        # A stretch is short, and its bounds are its segment's timestamps: the text alone
+        # lets the backend encode a few seconds instead of Whisper's 30.
+        options = replace(
+            self.options, beam_size=REDO_BEAM_SIZE, vad_filter=False, timestamps=False
+        )
         redone = []
         for a, b in speech_spans(audio[start:stop], REDO_MIN_SILENCE_MS, REDO_PAD_MS):
             result = self.transcriber.transcribe(audio[start + a : start + b], options)
