@@ -65,7 +65,7 @@ def test_speech_stops_within_its_piece_when_the_client_goes(
         assert http.post("/v1/audio/speech", json={"input": "Hi.", "voice": "alloy"}).content
 
 
-def test_a_transcription_stops_at_its_next_segment_when_the_client_goes(
+def test_a_transcription_stops_at_its_next_engine_call_when_the_client_goes(
     server: LiveServer,
 ) -> None:
     samples, _ = long(EVAL_DIR, 0.75)  # 45 s: two of Whisper's 30-s chunks and more
@@ -77,7 +77,9 @@ def test_a_transcription_stops_at_its_next_segment_when_the_client_goes(
     time.sleep(3.0)
     burned = cpu_seconds(pid) - gone
     full = transcription_cpu(server, files)
-    assert burned < 0.5 * full, f"{burned:.2f} s of CPU after the client left, {full:.2f} s whole"
+    # At most the engine call under way when the hang-up is seen (a 30-s chunk's encode:
+    # 0.3-0.8 s of CPU here); the whole transcription costs 2-3 s.
+    assert burned < min(1.0, 0.5 * full), f"{burned:.2f} s of CPU after, {full:.2f} s whole"
 
 
 def transcription_cpu(server: LiveServer, files: dict[str, tuple[str, bytes]]) -> float:

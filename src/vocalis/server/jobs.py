@@ -22,13 +22,14 @@ from starlette.requests import Request
 
 from vocalis import memory
 from vocalis.errors import ServerBusy
+from vocalis.stt import stopping
 
 P = ParamSpec("P")
 T = TypeVar("T")
 # A background job waits at most this long per step, so steady short work cannot starve it.
 GIVE_WAY_SECONDS = 10.0
 # How often a request's connection is checked while its job runs.
-DISCONNECT_POLL_SECONDS = 0.5
+DISCONNECT_POLL_SECONDS = 0.1
 
 
 class JobCancelled(Exception):
@@ -125,6 +126,8 @@ class JobQueue:
         pace = Pace(self, cancelled or threading.Event())
         try:
             yield pace
+        except stopping.Stopped:  # the engine saw the same flag between two of its calls
+            raise JobCancelled from None
         finally:
             if pace.background:
                 self._count(background=-1)

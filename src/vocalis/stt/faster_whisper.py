@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ctranslate2
 import numpy as np
@@ -14,6 +14,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from vocalis.stt import stopping
 from vocalis.stt.base import Segment, Transcription, TranscriptionInfo, TranscriptionOptions, Word
 
 SAMPLE_RATE = 16_000
@@ -53,6 +54,8 @@ class FasterWhisperTranscriber:
             cpu_threads=cpu_threads,
             num_workers=num_workers,
         )
+        # Each call into CTranslate2 checks first whether its job was stopped (stopping.py).
+        self.model.model = cast(ctranslate2.models.Whisper, _Stoppable(self.model.model))
         self.beam_size = beam_size
 
     def transcribe(
@@ -172,6 +175,26 @@ def _first_speech(audio: npt.NDArray[np.float32], samples: int) -> npt.NDArray[n
         return audio[:samples]
     speech = np.concatenate([head[c["start"] : c["end"]] for c in chunks])
     return speech[:samples]
+
+
+class _Stoppable:
+    """CTranslate2's Whisper, whose calls first check the calling job's stop flag."""
+
+    CHECKED = frozenset({"encode", "generate", "detect_language", "align"})
+
+    def __init__(self, model: ctranslate2.models.Whisper) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._model, name)
+        if name not in self.CHECKED:
+            return attribute
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            stopping.check()
+            return attribute(*args, **kwargs)
+
+        return checked
 
 
 def _engine_options(options: TranscriptionOptions) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from vocalis.models.catalog import ModelSpec
 from vocalis.ops.metrics import record_audio
 from vocalis.server.deps import Services, ServicesDep
 from vocalis.server.jobs import JobCancelled, Pace, cancel_on_disconnect
-from vocalis.stt import formats
+from vocalis.stt import formats, stopping
 from vocalis.stt.base import Segment, TranscriptionInfo, TranscriptionOptions
 from vocalis.stt.languages import check_language
 from vocalis.stt.windowed import Checkpoint, Progress
@@ -309,6 +309,7 @@ def transcribe_upload(
     """The whole transcription, in a worker thread; `observe` sees each step's progress."""
     audio = _open(services, file, raw)
     with (
+        stopping.stops_when(cancelled),  # engine calls stop too, not only segments
         services.jobs.pace(cancelled) as pace,
         services.stt.transcribe(
             job.spec, audio, job.options, _checkpoint(job, pace, started, observe)
