@@ -150,6 +150,32 @@ def test_a_restart_requeues_what_was_running(tmp_path: Path, clock: Clock) -> No
     assert again is not None and (again.id, again.attempts) == (running, 2)
 
 
+def test_a_checkpoint_outlives_the_process_and_goes_with_the_result(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first = JobStore(path, clock, owner=DEAD)
+    job_id = add(first, clock)
+    first.claim()
+    first.save_checkpoint(job_id, {"offset": 480_000, "seconds": 30.0, "segments": []})
+    listed = first.newest(10)[0]
+    assert listed.checkpoint is None  # listings leave it out
+    second = JobStore(path, clock)
+    second.recover()
+    again = second.claim()
+    assert again is not None and again.checkpoint == {
+        "offset": 480_000,
+        "seconds": 30.0,
+        "segments": [],
+    }
+    assert second.complete(job_id, {"info": {}, "segments": []}, 60.0)
+    done = second.get(job_id)
+    assert done is not None and done.checkpoint is None
+    # A finished job takes no checkpoint.
+    second.save_checkpoint(job_id, {"offset": 1})
+    assert (second.get(job_id) or done).checkpoint is None
+
+
 def test_a_shutdown_requeues_one_job(store: JobStore, clock: Clock) -> None:
     job_id = add(store, clock)
     store.claim()

@@ -143,13 +143,13 @@ def test_a_cancelled_job_stops_and_frees_its_slot(
 def test_a_sigkill_mid_job_resumes_after_the_restart(
     jobs_server: JobsServer, completed: tuple[Job, Job, float]
 ) -> None:
-    samples, reference = long(EVAL_DIR, 1)
+    samples, reference = long(EVAL_DIR, 4)  # 30-s windows: eight or more
     kept = completed[1]["id"]
     with jobs_server.client() as http:
         kept_srt = http.get(f"/v1/audio/jobs/{kept}/result").text
         interrupted = submit(http, wav_bytes(samples), name="long.wav")
-        # Killed as soon as it runs: a minute may take only a few seconds on a quiet machine.
-        wait_for(http, interrupted["id"], lambda found: found["status"] == "running", poll=0.02)
+        # Past 65 s, the third window (it starts by 60 s) has begun: its checkpoint is saved.
+        wait_for(http, interrupted["id"], progressed(65), poll=0.02)
     jobs_server.kill_and_restart()
     with jobs_server.client() as http:
         done = wait_for(http, interrupted["id"], finished)
@@ -157,8 +157,19 @@ def test_a_sigkill_mid_job_resumes_after_the_restart(
         assert done["progress"]["total_seconds"] == pytest.approx(len(samples) / RATE, abs=0.1)
         text = http.get(f"/v1/audio/jobs/{interrupted['id']}/result", params={"format": "text"})
         assert wer(reference, text.text) <= MAX_WER, text.text
+        srt = http.get(f"/v1/audio/jobs/{interrupted['id']}/result", params={"format": "srt"})
+        starts = [start for start, _ in cues(srt.text)]
+        assert starts == sorted(set(starts))  # each segment once, in order
         # The job finished before the kill kept its result.
         assert http.get(f"/v1/audio/jobs/{kept}/result").text == kept_srt
+    # The second run went on from its checkpoint: no window before it was decoded again.
+    log = jobs_server.live.log_text()
+    started = rf"job {interrupted['id']} started \(attempt 2, resuming at ([\d.]+) s"
+    resumed = re.search(started, log)
+    assert resumed, log[-3000:]
+    windows = [float(at) for at in re.findall(r'"event": "window".*?"at": ([\d.]+)', log)]
+    assert float(resumed[1]) >= 45 and windows
+    assert min(windows) == pytest.approx(float(resumed[1]), abs=0.1)
     assert list((jobs_server.data_dir / "uploads").iterdir()) == []
 
 

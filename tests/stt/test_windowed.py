@@ -21,7 +21,7 @@ from vocalis.stt.base import (
     TranscriptionOptions,
     Word,
 )
-from vocalis.stt.windowed import Progress, Windowing, sparse, transcribe_windows
+from vocalis.stt.windowed import Progress, Resume, Windowing, sparse, transcribe_windows
 
 RATE = 16_000
 
@@ -242,3 +242,51 @@ def test_pauses_between_segments_are_left_alone(speech: np.ndarray) -> None:
         transcribe_windows(engine, [speech], TranscriptionOptions(), WINDOWING).segments
     )
     assert len(engine.calls) == 1 and len(segments) == 2
+
+
+def test_a_run_resumed_from_a_checkpoint_transcribes_only_what_is_left() -> None:
+    whole = list(
+        transcribe_windows(
+            EchoTranscriber(), silence(100), TranscriptionOptions(), WINDOWING
+        ).segments
+    )
+    seen: list[Progress] = []
+
+    def stop_at_the_third_window(progress: Progress) -> None:
+        seen.append(progress)
+        if progress.window == 2 and progress.starting:
+            raise KeyboardInterrupt  # the process dies here
+
+    first = transcribe_windows(
+        EchoTranscriber(), silence(100), TranscriptionOptions(), WINDOWING, stop_at_the_third_window
+    )
+    with pytest.raises(KeyboardInterrupt):
+        list(first.segments)
+    resume = seen[-1].resume
+    assert resume is not None and resume.offset == 70 * RATE
+    assert [s.text for s in resume.segments] == [" w1", " w2"]
+
+    engine = EchoTranscriber(language="de")  # would detect another language now
+    again = transcribe_windows(
+        engine, silence(100), TranscriptionOptions(), WINDOWING, resume=resume
+    )
+    segments = list(again.segments)
+    assert [samples for samples, _ in engine.calls] == [30 * RATE]  # the last window only
+    assert [options.language for _, options in engine.calls] == ["fr"]
+    assert [(s.id, s.start, s.end) for s in segments] == [(s.id, s.start, s.end) for s in whole]
+    assert again.info.language == "fr" and again.info.duration == pytest.approx(100)
+
+
+def test_a_resume_inside_a_window_keeps_each_segment_once() -> None:
+    """Cut elsewhere than before (another window setting): the window holding the resume
+    point is transcribed again, and only its segments from that point on are kept."""
+    done = [Segment(0, 0, 0.0, 50.0, " before", [1], 0.0, -0.1, 1.0, 0.0)]
+    resume = Resume(50 * RATE, TranscriptionInfo("fr", 0.8, 50.0), done)
+    engine = EchoTranscriber()
+    segments = list(
+        transcribe_windows(
+            engine, silence(100), TranscriptionOptions(), WINDOWING, resume=resume
+        ).segments
+    )
+    # Windows 35-70 (its one segment starts at 35: dropped) and 70-100.
+    assert [(s.id, s.start, s.text) for s in segments] == [(0, 0.0, " before"), (1, 70.0, " w2")]

@@ -1,12 +1,14 @@
 """A finished transcription as JSON and back: what the store keeps, so that any format
-can be rendered from it later, as often as asked."""
+can be rendered from it later, as often as asked; and a part-way one, to resume from."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
+from vocalis.audio.decode import SAMPLE_RATE
 from vocalis.stt.base import Segment, TranscriptionInfo, Word
+from vocalis.stt.windowed import Resume
 
 Result = tuple[TranscriptionInfo, list[Segment]]
 
@@ -23,3 +25,13 @@ def decode(record: dict[str, Any]) -> Result:
 def _segment(fields: dict[str, Any]) -> Segment:
     words = [Word(**w) for w in fields.get("words", ())]
     return Segment(**{**fields, "words": words})
+
+
+def encode_resume(resume: Resume) -> dict[str, Any]:
+    seconds = resume.offset / SAMPLE_RATE
+    return {"offset": resume.offset, "seconds": seconds, **encode(resume.info, resume.segments)}
+
+
+def decode_resume(record: dict[str, Any]) -> Resume:
+    info, segments = decode(record)
+    return Resume(int(record["offset"]), info, segments)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from vocalis.batch import results
 from vocalis.batch.store import STALE_SECONDS, Job, JobStore, new_id
@@ -28,9 +28,19 @@ from vocalis.errors import VocalisError
 
 log = logging.getLogger(__name__)
 
-Report = Callable[[float], None]
-# Transcribes a job's upload, calling `Report` with the seconds done; stops (raising) once
-# the event is set.
+
+class Report(Protocol):
+    """Where a running job is: called from the thread that transcribes."""
+
+    def __call__(self, seconds: float) -> None:
+        """The seconds done."""
+
+    def checkpoint(self, record: dict[str, Any]) -> None:
+        """What a later run may resume from; it comes back as `Job.checkpoint`."""
+
+
+# Transcribes a job's upload (from `job.checkpoint` on, if set), reporting through `Report`;
+# stops (raising) once the event is set.
 Execute = Callable[[Job, threading.Event, Report], Awaitable[results.Result]]
 # Progress reaches the database at most this often: a segment can take milliseconds.
 PROGRESS_INTERVAL_SECONDS = 1.0
@@ -170,7 +180,8 @@ class Runner:
     async def _run(self, job: Job) -> None:
         cancelled = threading.Event()
         self._running[job.id] = cancelled
-        log.info("job %s started (attempt %d)", job.id, job.attempts)
+        resumed = f", resuming at {job.checkpoint['seconds']:.1f} s" if job.checkpoint else ""
+        log.info("job %s started (attempt %d%s)", job.id, job.attempts, resumed)
         try:
             info, segments = await self.execute(job, cancelled, _Progress(self.store, job.id))
         except Exception as exc:
@@ -220,3 +231,6 @@ class _Progress:
         if now - self.written >= PROGRESS_INTERVAL_SECONDS:
             self.written = now
             self.store.progress(self.job_id, seconds)
+
+    def checkpoint(self, record: dict[str, Any]) -> None:
+        self.store.save_checkpoint(self.job_id, record)

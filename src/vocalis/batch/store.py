@@ -47,15 +47,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at REAL,
     finished_at REAL,
     owner TEXT,
-    heartbeat_at REAL
+    heartbeat_at REAL,
+    checkpoint TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 """
 # Added after the first release: a database made before them gets them at its next open.
-ADDED_COLUMNS = {"owner": "TEXT", "heartbeat_at": "REAL"}
+ADDED_COLUMNS = {"owner": "TEXT", "heartbeat_at": "REAL", "checkpoint": "TEXT"}
 # A running job whose heartbeat is older than this is taken to be abandoned.
 STALE_SECONDS = 60.0
-# A listing leaves out the results: hours of segments each.
+# A listing leaves out the results and checkpoints: hours of segments each.
 LISTED = (
     "id, status, options, filename, upload_bytes, seconds_done, seconds_total, error,"
     " attempts, created_at, started_at, finished_at"
@@ -79,6 +80,8 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
+    # What a job stopped part-way can resume from (the runner's business); None if nothing.
+    checkpoint: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -191,7 +194,7 @@ class JobStore:
                 " ORDER BY created_at, rowid LIMIT 1) AND status = 'queued' RETURNING id",
                 (now, str(self.owner), now),
             ).fetchone()
-        return self._require(row["id"]) if row else None
+        return self.get(row["id"]) if row else None  # with its checkpoint
 
     def heartbeat(self) -> set[str]:
         """Renews the heartbeat of the jobs this process runs; their ids. A job missing
@@ -214,6 +217,14 @@ class JobStore:
                 (seconds_done, job_id),
             )
 
+    def save_checkpoint(self, job_id: str, checkpoint: dict[str, Any]) -> None:
+        """What the running job has done so far, for a later run to resume from."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE jobs SET checkpoint = ? WHERE id = ? AND status = 'running'",
+                (json.dumps(checkpoint), job_id),
+            )
+
     def complete(self, job_id: str, result: dict[str, Any], seconds_total: float) -> bool:
         """False when the job was cancelled meanwhile: the result is dropped."""
         return self._finish(
@@ -229,7 +240,7 @@ class JobStore:
     def _finish(self, job_id: str, status: Status, sets: str, args: tuple[Any, ...]) -> bool:
         with self._connect() as conn:
             cursor = conn.execute(
-                f"UPDATE jobs SET status = ?, finished_at = ?, {sets}"
+                f"UPDATE jobs SET status = ?, finished_at = ?, checkpoint = NULL, {sets}"
                 " WHERE id = ? AND status = 'running'",
                 (status, self.clock(), *args, job_id),
             )
@@ -241,14 +252,14 @@ class JobStore:
             return None
         with self._connect() as conn:
             conn.execute(
-                "UPDATE jobs SET status = 'cancelled', finished_at = ?"
+                "UPDATE jobs SET status = 'cancelled', finished_at = ?, checkpoint = NULL"
                 " WHERE id = ? AND status IN ('queued', 'running')",
                 (self.clock(), job_id),
             )
         return self.get(job_id, with_result=False)
 
     def requeue(self, job_id: str) -> None:
-        """A running job back in the queue, to run again from the start (a shutdown)."""
+        """A running job back in the queue (a shutdown), to resume from its checkpoint."""
         with self._connect() as conn:
             conn.execute(
                 f"UPDATE jobs SET {REQUEUED} WHERE id = ? AND status = 'running'", (job_id,)
@@ -337,6 +348,7 @@ def _job(row: sqlite3.Row) -> Job:
         seconds_total=row["seconds_total"],
         error=loaded("error"),
         result=loaded("result") if "result" in listed else None,
+        checkpoint=loaded("checkpoint") if "checkpoint" in listed else None,
         attempts=row["attempts"],
         created_at=row["created_at"],
         started_at=row["started_at"],

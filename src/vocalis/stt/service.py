@@ -22,7 +22,7 @@ from vocalis.stt.base import (
     TranscriptionOptions,
     detect_language,
 )
-from vocalis.stt.windowed import Checkpoint, Windowing, transcribe_windows
+from vocalis.stt.windowed import Checkpoint, Resume, Windowing, transcribe_windows
 
 # OpenAI's transcription models: each is this server's default model.
 OPENAI_STT_MODELS = frozenset(
@@ -91,13 +91,17 @@ class SpeechToText:
         audio: Iterable[Samples],
         options: TranscriptionOptions,
         checkpoint: Checkpoint | None = None,
+        resume: Resume | None = None,
     ) -> Iterator[Transcription]:
-        """Audio of any length, window by window, while the model stays borrowed.
+        """Audio of any length, window by window, while the model stays borrowed; with
+        `resume`, from where an earlier run of the same audio stopped.
 
         Blocks: call from a worker thread, and iterate the segments inside the block.
         """
         with self.borrow(spec) as transcriber:
-            yield transcribe_windows(transcriber, audio, options, self.windowing, checkpoint)
+            yield transcribe_windows(
+                transcriber, audio, options, self.windowing, checkpoint, resume
+            )
 
     def detect_language(self, spec: ModelSpec, audio: Iterable[Samples]) -> tuple[str, float]:
         """The language of the first 30 s and its probability, reading no further into the

@@ -20,11 +20,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import chain
 
 from vocalis import memory
 from vocalis.audio.decode import SAMPLE_RATE, Samples
 from vocalis.audio.vad import speech_spans
-from vocalis.stt.base import Segment, Transcriber, Transcription, TranscriptionOptions, Word
+from vocalis.stt.base import (
+    Segment,
+    Transcriber,
+    Transcription,
+    TranscriptionInfo,
+    TranscriptionOptions,
+    Word,
+)
 from vocalis.stt.windows import Window, windows
 
 # A segment this long whose speech carries under this many words a second is decoded again
@@ -72,11 +80,23 @@ class Windowing:
 
 
 @dataclass(frozen=True)
+class Resume:
+    """Where a transcription stopped part-way can go on: the windows before `offset`
+    (samples of the recording) are done, and these are their segments."""
+
+    offset: int
+    info: TranscriptionInfo
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
 class Progress:
     window: int  # counted from 0
     seconds: float  # of the recording, transcribed so far
     long: bool
     starting: bool  # True at the start of a window, False after a segment
+    # At the start of every window but the first: what a later run may resume from.
+    resume: Resume | None = None
 
 
 Checkpoint = Callable[[Progress], None]
@@ -88,10 +108,14 @@ def transcribe_windows(
     options: TranscriptionOptions,
     windowing: Windowing | None = None,
     checkpoint: Checkpoint | None = None,
+    resume: Resume | None = None,
 ) -> Transcription:
     """Reads and transcribes the first window now (so bad audio fails here); the rest is
     transcribed as the segments are iterated. `info.duration` is the whole recording's
-    once the segments are exhausted."""
+    once the segments are exhausted.
+
+    With `resume`, the windows it covers are read (the audio must be the same) but not
+    transcribed again: its segments come first, and the language it found holds."""
     plan = windowing or Windowing()
     rate = SAMPLE_RATE
     parts = windows(
@@ -100,6 +124,8 @@ def transcribe_windows(
     first = next(parts)
     long = not first.last or len(first.samples) >= plan.long_seconds * rate
     run = _Run(transcriber, plan.options_for(options, long), long, checkpoint)
+    if resume is not None:
+        return run.resume(resume, chain([first], parts))
     return run.start(first, parts)
 
 
@@ -115,31 +141,52 @@ class _Run:
         self.options = options
         self.long = long
         self.checkpoint = checkpoint or (lambda _: None)
-        self.next_id = 0
+        self.done: list[Segment] = []  # every segment given out so far
 
     def start(self, first: Window, rest: Iterator[Window]) -> Transcription:
         self.checkpoint(Progress(0, 0.0, self.long, starting=True))
         result = self.transcriber.transcribe(first.samples, self.options)
         self.options = replace(self.options, language=result.info.language)
         transcription = Transcription(result.info, iter(()))
-        transcription.segments = self._segments(transcription, first, result.segments, rest)
+        windows = chain([(first, result.segments)], ((w, None) for w in rest))
+        transcription.segments = self._segments(transcription, windows, skip=0)
+        return transcription
+
+    def resume(self, resume: Resume, parts: Iterator[Window]) -> Transcription:
+        if self.options.language is None:
+            self.options = replace(self.options, language=resume.info.language)
+        self.done = list(resume.segments)
+        transcription = Transcription(resume.info, iter(()))
+        windows = ((w, None) for w in parts)
+        transcription.segments = chain(
+            resume.segments, self._segments(transcription, windows, skip=resume.offset)
+        )
         return transcription
 
     def _segments(
         self,
         transcription: Transcription,
-        first: Window,
-        segments: Iterator[Segment],
-        rest: Iterator[Window],
+        windows: Iterator[tuple[Window, Iterator[Segment] | None]],
+        skip: int,
     ) -> Iterator[Segment]:
-        yield from self._window(0, first, segments)
-        end = first.offset + len(first.samples)
-        for index, window in enumerate(rest, start=1):
-            memory.release()  # what the last window freed, so memory stays flat
-            self.checkpoint(Progress(index, window.offset / SAMPLE_RATE, self.long, True))
-            result = self.transcriber.transcribe(window.samples, self.options)
-            yield from self._window(index, window, result.segments)
+        """Each window's segments, the window transcribed when it is reached (the first
+        may come transcribed); windows that end by `skip` samples are passed over."""
+        end = skip
+        for index, (window, segments) in enumerate(windows):
             end = window.offset + len(window.samples)
+            if end <= skip:
+                continue
+            if segments is None:
+                memory.release()  # what the last window freed, so memory stays flat
+                at = max(window.offset, skip)
+                done = Resume(at, transcription.info, list(self.done))
+                self.checkpoint(Progress(index, at / SAMPLE_RATE, self.long, True, done))
+                segments = self.transcriber.transcribe(window.samples, self.options).segments
+            for segment in self._window(index, window, segments):
+                # Cut elsewhere than the run resumed from: what it had already is kept.
+                if segment.start * SAMPLE_RATE >= skip:
+                    self.done.append(segment)
+                    yield segment
         transcription.info = replace(transcription.info, duration=end / SAMPLE_RATE)
 
     def _window(self, index: int, window: Window, segments: Iterator[Segment]) -> Iterator[Segment]:
@@ -150,9 +197,7 @@ class _Run:
             placed = _shifted(segment, offset / SAMPLE_RATE, offset // 160)
             # Whisper may stamp past the window's end, where the next window starts.
             end = max(placed.start, min(placed.end, (offset + len(window.samples)) / SAMPLE_RATE))
-            placed = replace(placed, id=self.next_id, end=end)
-            self.next_id += 1
-            yield placed
+            yield replace(placed, id=len(self.done), end=end)
             self.checkpoint(Progress(index, placed.end, self.long, starting=False))
 
     def _checked(self, audio: Samples, segments: Iterator[Segment]) -> Iterator[Segment]:

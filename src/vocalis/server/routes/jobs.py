@@ -32,6 +32,7 @@ from vocalis.server.routes import transcriptions
 from vocalis.server.routes.transcriptions import SpeechJob
 from vocalis.stt import formats
 from vocalis.stt.base import TranscriptionOptions
+from vocalis.stt.windowed import Progress, Resume
 
 router = APIRouter(tags=["jobs"])
 MB = 1024 * 1024
@@ -245,6 +246,7 @@ def _executor(services: Services, uploads: Uploads) -> Execute:
 
     async def execute(job: Job, cancelled: threading.Event, report: Report) -> results.Result:
         speech = _speech_job(services, job.options)
+        resume = results.decode_resume(job.checkpoint) if job.checkpoint else None
         run = partial(
             _transcribe,
             services,
@@ -253,6 +255,7 @@ def _executor(services: Services, uploads: Uploads) -> Execute:
             _raw(job.options),
             cancelled,
             report,
+            resume,
         )
         return await services.jobs.run_waiting(run)
 
@@ -266,17 +269,18 @@ def _transcribe(
     raw: RawPcm | None,
     cancelled: threading.Event,
     report: Report,
+    resume: Resume | None,
 ) -> results.Result:
     started = time.perf_counter()
+
+    def observe(progress: Progress) -> None:
+        if progress.resume:  # a window starts: what is done so far survives a restart
+            report.checkpoint(results.encode_resume(progress.resume))
+        report(progress.seconds)
+
     with path.open("rb") as file:
         info, segments = transcriptions.transcribe_upload(
-            services,
-            job,
-            file,
-            raw,
-            cancelled,
-            started,
-            observe=lambda progress: report(progress.seconds),
+            services, job, file, raw, cancelled, started, observe, resume
         )
     transcriptions.log_done(job, info, started)
     return info, segments

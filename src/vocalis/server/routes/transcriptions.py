@@ -24,7 +24,7 @@ from vocalis.server.jobs import JobCancelled, Pace, cancel_on_disconnect
 from vocalis.stt import formats, stopping
 from vocalis.stt.base import Segment, TranscriptionInfo, TranscriptionOptions
 from vocalis.stt.languages import check_language
-from vocalis.stt.windowed import Checkpoint, Progress
+from vocalis.stt.windowed import Checkpoint, Progress, Resume
 
 router = APIRouter(tags=["speech-to-text"])
 access_log = logging.getLogger("vocalis.access")
@@ -305,14 +305,16 @@ def transcribe_upload(
     cancelled: threading.Event,
     started: float,
     observe: Checkpoint | None = None,
+    resume: Resume | None = None,
 ) -> tuple[TranscriptionInfo, list[Segment]]:
-    """The whole transcription, in a worker thread; `observe` sees each step's progress."""
+    """The whole transcription, in a worker thread; `observe` sees each step's progress;
+    with `resume`, it goes on from where an earlier run on the same file stopped."""
     audio = _open(services, file, raw)
     with (
         stopping.stops_when(cancelled),  # engine calls stop too, not only segments
         services.jobs.pace(cancelled) as pace,
         services.stt.transcribe(
-            job.spec, audio, job.options, _checkpoint(job, pace, started, observe)
+            job.spec, audio, job.options, _checkpoint(job, pace, started, observe), resume
         ) as result,
     ):
         segments = list(result.segments)
