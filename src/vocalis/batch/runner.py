@@ -180,7 +180,8 @@ class Runner:
     async def _run(self, job: Job) -> None:
         cancelled = threading.Event()
         self._running[job.id] = cancelled
-        resumed = f", resuming at {job.checkpoint['seconds']:.1f} s" if job.checkpoint else ""
+        at = (job.checkpoint or {}).get("seconds")
+        resumed = f", resuming at {at:.1f} s" if isinstance(at, int | float) else ""
         log.info("job %s started (attempt %d%s)", job.id, job.attempts, resumed)
         try:
             info, segments = await self.execute(job, cancelled, _Progress(self.store, job.id))

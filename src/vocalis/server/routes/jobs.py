@@ -9,6 +9,7 @@ still go first. Jobs and results live under VOCALIS_DATA_DIR and survive restart
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from dataclasses import asdict, replace
@@ -33,6 +34,8 @@ from vocalis.server.routes.transcriptions import SpeechJob
 from vocalis.stt import formats
 from vocalis.stt.base import TranscriptionOptions
 from vocalis.stt.windowed import Progress, Resume
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["jobs"])
 MB = 1024 * 1024
@@ -246,7 +249,7 @@ def _executor(services: Services, uploads: Uploads) -> Execute:
 
     async def execute(job: Job, cancelled: threading.Event, report: Report) -> results.Result:
         speech = _speech_job(services, job.options)
-        resume = results.decode_resume(job.checkpoint) if job.checkpoint else None
+        resume = _resume(job)
         run = partial(
             _transcribe,
             services,
@@ -260,6 +263,17 @@ def _executor(services: Services, uploads: Uploads) -> Execute:
         return await services.jobs.run_waiting(run)
 
     return execute
+
+
+def _resume(job: Job) -> Resume | None:
+    """Where the job goes on from; a checkpoint that does not read starts it over."""
+    if not job.checkpoint:
+        return None
+    try:
+        return results.decode_resume(job.checkpoint)
+    except (KeyError, TypeError, ValueError):
+        log.warning("job %s: its checkpoint does not read; it starts over", job.id)
+        return None
 
 
 def _transcribe(
