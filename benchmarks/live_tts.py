@@ -42,22 +42,6 @@ TARGETS = {"piper": 0.15, "kokoro": 0.5}
 PATHS = ("sentence", "whole", "http", "engine")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def settle(pid: int) -> None:
-    """Until the server has used under 20 ms of CPU in 0.3 s: nothing is synthesizing."""
-    before = cpu_seconds(pid)
-    while True:
-        time.sleep(0.3)
-        now = cpu_seconds(pid)
-        if now - before < 0.02:
-            return
-        before = now
-
-
 def engine_path(tts: TextToSpeech, engine: str) -> float:
     """The engine alone on the first piece a streaming request speaks."""
     request = tts.request(engine, "alloy", TEXT, 1.0, None)
@@ -128,7 +112,7 @@ def measure(
         }
         for warm_up in (True, *([False] * rounds)):
             for path, run in paths.items():
-                settle(server.process.pid)
+                server.settle()
                 elapsed = run()
                 if not warm_up:
                     times[path].append(elapsed)

@@ -16,6 +16,7 @@ if __name__ == "__main__":
         "live.py",
         "live_tts.py",
         "wyoming.py",
+        "hangup.py",
         "ray_serve.py",
     ):
         print(f"== {script}", flush=True)

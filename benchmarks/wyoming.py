@@ -34,8 +34,15 @@ sys.path[0] = str(ROOT)
 from faster_whisper import WhisperModel  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
 
-from benchmarks.live_tts import settle  # noqa: E402
-from tests.conftest import EVAL_DIR, free_port, references, start_server, stop_server, wer  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    EVAL_DIR,
+    LiveServer,
+    free_port,
+    references,
+    start_server,
+    stop_server,
+    wer,
+)
 from tests.wyoming.home_assistant import Pcm, read, transcript  # noqa: E402
 from vocalis.audio.decode import decode  # noqa: E402
 from vocalis.audio.encode import to_s16le  # noqa: E402
@@ -111,12 +118,14 @@ def summary(name: str, values: list[float]) -> str:
     )
 
 
-def measure(rounds: int, pid: int, steps: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+def measure(
+    rounds: int, server: LiveServer, steps: dict[str, Callable[[], float]]
+) -> dict[str, list[float]]:
     """Each step once per round, in turn, after a warm-up round; the server idle before each."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for round_ in range(rounds + 1):
         for name, step in steps.items():
-            settle(pid)
+            server.settle()
             seconds = step()
             if round_:
                 times[name].append(seconds)
@@ -160,7 +169,7 @@ def main() -> None:
         env = {"VOCALIS_PRELOAD": "true", "VOCALIS_WYOMING_URI": f"tcp://127.0.0.1:{port}"}
         server = start_server(Path(tmp), **env)
         try:
-            times = measure(args.rounds, server.process.pid, steps)
+            times = measure(args.rounds, server, steps)
         finally:
             stop_server(server)
 

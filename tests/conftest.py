@@ -84,6 +84,22 @@ class LiveServer:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU of the server process so far, all its threads."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 60) -> float:
+        """Until the server uses under 20 ms of CPU in 0.25 s (nothing runs): its CPU then."""
+        deadline = time.monotonic() + timeout
+        now = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now, before = self.cpu_seconds(), now
+            if now - before < 0.02:
+                break
+        return now
+
     @contextmanager
     def hanging_up(self, path: str, files: dict[str, Any]) -> Iterator[None]:
         """Send a POST and, when the block ends, close the connection without reading."""
