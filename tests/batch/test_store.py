@@ -4,6 +4,8 @@ retention, with a clock the test moves."""
 from __future__ import annotations
 
 import socket
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -157,23 +159,48 @@ def test_a_checkpoint_outlives_the_process_and_goes_with_the_result(
     first = JobStore(path, clock, owner=DEAD)
     job_id = add(first, clock)
     first.claim()
-    first.save_checkpoint(job_id, {"offset": 480_000, "seconds": 30.0, "segments": []})
+    first.save_checkpoint(job_id, {"offset": 480_000, "seconds": 30.0}, [{"n": 0}, {"n": 1}], 0)
+    # The next window's: only the segment that is new since.
+    first.save_checkpoint(job_id, {"offset": 960_000, "seconds": 60.0}, [{"n": 2}], 2)
     listed = first.newest(10)[0]
     assert listed.checkpoint is None  # listings leave it out
     second = JobStore(path, clock)
     second.recover()
     again = second.claim()
     assert again is not None and again.checkpoint == {
-        "offset": 480_000,
-        "seconds": 30.0,
-        "segments": [],
+        "offset": 960_000,
+        "seconds": 60.0,
+        "segments": [{"n": 0}, {"n": 1}, {"n": 2}],
     }
     assert second.complete(job_id, {"info": {}, "segments": []}, 60.0)
     done = second.get(job_id)
     assert done is not None and done.checkpoint is None
+    assert segment_rows(path) == 0
     # A finished job takes no checkpoint.
-    second.save_checkpoint(job_id, {"offset": 1})
+    second.save_checkpoint(job_id, {"offset": 1}, [{"n": 0}], 0)
     assert (second.get(job_id) or done).checkpoint is None
+    assert segment_rows(path) == 0
+
+
+def test_a_run_started_over_replaces_the_checkpoint_segments_after_its_own(
+    store: JobStore, clock: Clock
+) -> None:
+    job_id = add(store, clock)
+    store.claim()
+    store.save_checkpoint(job_id, {"offset": 2}, [{"n": 0}, {"n": 1}, {"n": 2}], 0)
+    store.save_checkpoint(job_id, {"offset": 1}, [{"n": "again"}], 1)
+    job = store.get(job_id)
+    assert job is not None and job.checkpoint == {
+        "offset": 1,
+        "segments": [{"n": 0}, {"n": "again"}],
+    }
+    assert store.cancel(job_id) is not None
+    assert segment_rows(store.path) == 0
+
+
+def segment_rows(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM checkpoint_segments").fetchone()[0])
 
 
 def test_a_shutdown_requeues_one_job(store: JobStore, clock: Clock) -> None:

@@ -27,9 +27,12 @@ def _segment(fields: dict[str, Any]) -> Segment:
     return Segment(**{**fields, "words": words})
 
 
-def encode_resume(resume: Resume) -> dict[str, Any]:
+def encode_resume(resume: Resume, since: int = 0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A part-way transcription as a checkpoint: its head, and its segments from the
+    `since`-th on (those before it are saved already)."""
     seconds = resume.offset / SAMPLE_RATE
-    return {"offset": resume.offset, "seconds": seconds, **encode(resume.info, resume.segments)}
+    head = {"offset": resume.offset, "seconds": seconds, "info": asdict(resume.info)}
+    return head, [asdict(s) for s in resume.segments[since:]]
 
 
 def decode_resume(record: dict[str, Any]) -> Resume:

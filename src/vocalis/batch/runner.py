@@ -35,8 +35,9 @@ class Report(Protocol):
     def __call__(self, seconds: float) -> None:
         """The seconds done."""
 
-    def checkpoint(self, record: dict[str, Any]) -> None:
-        """What a later run may resume from; it comes back as `Job.checkpoint`."""
+    def checkpoint(self, head: dict[str, Any], segments: list[dict[str, Any]], first: int) -> None:
+        """What a later run may resume from: `head` and the segments after the `first`
+        reported before; it comes back whole as `Job.checkpoint`."""
 
 
 # Transcribes a job's upload (from `job.checkpoint` on, if set), reporting through `Report`;
@@ -233,5 +234,5 @@ class _Progress:
             self.written = now
             self.store.progress(self.job_id, seconds)
 
-    def checkpoint(self, record: dict[str, Any]) -> None:
-        self.store.save_checkpoint(self.job_id, record)
+    def checkpoint(self, head: dict[str, Any], segments: list[dict[str, Any]], first: int) -> None:
+        self.store.save_checkpoint(self.job_id, head, segments, first)

@@ -1,4 +1,5 @@
-"""The durable record of every job: one SQLite table, each change one transaction.
+"""The durable record of every job: one SQLite table (and one more for the segments of the
+checkpoints, so that each is written once), each change one transaction.
 
 A job is queued, claimed (running), and ends completed, failed or cancelled. The store only
 records; the runner decides. Each call opens its own connection, so the event loop, the
@@ -20,7 +21,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +52,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     checkpoint TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+CREATE TABLE IF NOT EXISTS checkpoint_segments (
+    job_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    segment TEXT NOT NULL,
+    PRIMARY KEY (job_id, n)
+) WITHOUT ROWID;
 """
 # Added after the first release: a database made before them gets them at its next open.
 ADDED_COLUMNS = {"owner": "TEXT", "heartbeat_at": "REAL", "checkpoint": "TEXT"}
@@ -80,7 +87,8 @@ class Job:
     created_at: float
     started_at: float | None
     finished_at: float | None
-    # What a job stopped part-way can resume from (the runner's business); None if nothing.
+    # What a job stopped part-way can resume from (the runner's business): the head last
+    # saved with its "segments"; None if nothing, and left out of a listing or a status poll.
     checkpoint: dict[str, Any] | None = None
 
     @property
@@ -153,7 +161,10 @@ class JobStore:
         columns = "*" if with_result else LISTED
         with self._connect() as conn:
             row = conn.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return _job(row) if row else None
+            job = _job(row) if row else None
+            if job and job.checkpoint:
+                return replace(job, checkpoint=_checkpoint(conn, job_id, job.checkpoint))
+        return job
 
     def _require(self, job_id: str) -> Job:
         job = self.get(job_id, with_result=False)
@@ -217,13 +228,26 @@ class JobStore:
                 (seconds_done, job_id),
             )
 
-    def save_checkpoint(self, job_id: str, checkpoint: dict[str, Any]) -> None:
-        """What the running job has done so far, for a later run to resume from."""
+    def save_checkpoint(
+        self, job_id: str, head: dict[str, Any], segments: list[dict[str, Any]], first: int
+    ) -> None:
+        """What the running job has done so far, for a later run to resume from: `head`
+        takes the last one's place, and `segments` follow the `first` saved before them, so
+        each segment is written once however long the recording."""
+        count = first + len(segments)
         with self._connect() as conn:
-            conn.execute(
+            saved = conn.execute(
                 "UPDATE jobs SET checkpoint = ? WHERE id = ? AND status = 'running'",
-                (json.dumps(checkpoint), job_id),
+                (json.dumps({**head, "segment_count": count}), job_id),
             )
+            if saved.rowcount == 1:
+                conn.execute(
+                    "DELETE FROM checkpoint_segments WHERE job_id = ? AND n >= ?", (job_id, first)
+                )
+                conn.executemany(
+                    "INSERT INTO checkpoint_segments (job_id, n, segment) VALUES (?, ?, ?)",
+                    [(job_id, first + i, json.dumps(s)) for i, s in enumerate(segments)],
+                )
 
     def complete(self, job_id: str, result: dict[str, Any], seconds_total: float) -> bool:
         """False when the job was cancelled meanwhile: the result is dropped."""
@@ -244,6 +268,8 @@ class JobStore:
                 " WHERE id = ? AND status = 'running'",
                 (status, self.clock(), *args, job_id),
             )
+            if cursor.rowcount == 1:
+                _drop_checkpoint(conn, job_id)
         return cursor.rowcount == 1
 
     def cancel(self, job_id: str) -> Job | None:
@@ -251,11 +277,13 @@ class JobStore:
         if not self.exists():
             return None
         with self._connect() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "UPDATE jobs SET status = 'cancelled', finished_at = ?, checkpoint = NULL"
                 " WHERE id = ? AND status IN ('queued', 'running')",
                 (self.clock(), job_id),
             )
+            if cursor.rowcount == 1:
+                _drop_checkpoint(conn, job_id)
         return self.get(job_id, with_result=False)
 
     def requeue(self, job_id: str) -> None:
@@ -308,6 +336,10 @@ class JobStore:
             conn.execute(
                 "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?", (cutoff,)
             )
+            # Any segments left of a job no longer there (none, unless written by hand).
+            conn.execute(
+                "DELETE FROM checkpoint_segments WHERE job_id NOT IN (SELECT id FROM jobs)"
+            )
         return [row["id"] for row in rows]
 
 
@@ -330,6 +362,19 @@ def _create(conn: sqlite3.Connection) -> None:
         if name not in present:
             conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
     conn.execute("COMMIT")
+
+
+def _checkpoint(conn: sqlite3.Connection, job_id: str, head: dict[str, Any]) -> dict[str, Any]:
+    """A saved checkpoint whole: its head and the segments it counts."""
+    rows = conn.execute(
+        "SELECT segment FROM checkpoint_segments WHERE job_id = ? AND n < ? ORDER BY n",
+        (job_id, head.pop("segment_count", 0)),
+    ).fetchall()
+    return {**head, "segments": [json.loads(row["segment"]) for row in rows]}
+
+
+def _drop_checkpoint(conn: sqlite3.Connection, job_id: str) -> None:
+    conn.execute("DELETE FROM checkpoint_segments WHERE job_id = ?", (job_id,))
 
 
 def _job(row: sqlite3.Row) -> Job:

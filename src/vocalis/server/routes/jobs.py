@@ -286,10 +286,14 @@ def _transcribe(
     resume: Resume | None,
 ) -> results.Result:
     started = time.perf_counter()
+    saved = len(resume.segments) if resume else 0  # segments the checkpoint has already
 
     def observe(progress: Progress) -> None:
+        nonlocal saved
         if progress.resume:  # a window starts: what is done so far survives a restart
-            report.checkpoint(results.encode_resume(progress.resume))
+            head, segments = results.encode_resume(progress.resume, saved)
+            report.checkpoint(head, segments, saved)
+            saved = len(progress.resume.segments)
         report(progress.seconds)
 
     with path.open("rb") as file:
