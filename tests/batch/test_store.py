@@ -3,6 +3,7 @@ retention, with a clock the test moves."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 from contextlib import closing
@@ -196,6 +197,18 @@ def test_a_run_started_over_replaces_the_checkpoint_segments_after_its_own(
     }
     assert store.cancel(job_id) is not None
     assert segment_rows(store.path) == 0
+
+
+def test_a_checkpoint_written_whole_by_an_earlier_version_still_reads(
+    store: JobStore, clock: Clock
+) -> None:
+    job_id = add(store, clock)
+    store.claim()
+    whole = {"offset": 5, "seconds": 0.0, "info": {}, "segments": [{"n": 0}]}
+    with closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.execute("UPDATE jobs SET checkpoint = ? WHERE id = ?", (json.dumps(whole), job_id))
+    job = store.get(job_id)
+    assert job is not None and job.checkpoint == whole
 
 
 def segment_rows(path: Path) -> int:

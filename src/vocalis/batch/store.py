@@ -366,6 +366,8 @@ def _create(conn: sqlite3.Connection) -> None:
 
 def _checkpoint(conn: sqlite3.Connection, job_id: str, head: dict[str, Any]) -> dict[str, Any]:
     """A saved checkpoint whole: its head and the segments it counts."""
+    if "segment_count" not in head:
+        return head  # written whole, before segments had a table of their own
     rows = conn.execute(
         "SELECT segment FROM checkpoint_segments WHERE job_id = ? AND n < ? ORDER BY n",
         (job_id, head.pop("segment_count", 0)),
