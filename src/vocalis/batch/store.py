@@ -88,7 +88,7 @@ class Job:
     started_at: float | None
     finished_at: float | None
     # What a job stopped part-way can resume from (the runner's business): the head last
-    # saved with its "segments"; None if nothing, and left out of a listing or a status poll.
+    # saved with its "segments"; None if nothing, or unless asked for (`JobStore.get`).
     checkpoint: dict[str, Any] | None = None
 
     @property
@@ -154,11 +154,15 @@ class JobStore:
             )
         return self._require(job_id)
 
-    def get(self, job_id: str, with_result: bool = True) -> Job | None:
-        """The job; without its result (None) unless asked, for a status poll."""
+    def get(
+        self, job_id: str, with_result: bool = True, with_checkpoint: bool = False
+    ) -> Job | None:
+        """The job; without its result (None) for a status poll, and without its checkpoint
+        (hours of segments) unless asked, by the run that resumes it."""
         if not self.exists():
             return None
-        columns = "*" if with_result else LISTED
+        columns = LISTED + (", result" if with_result else "")
+        columns += ", checkpoint" if with_checkpoint else ""
         with self._connect() as conn:
             row = conn.execute(f"SELECT {columns} FROM jobs WHERE id = ?", (job_id,)).fetchone()
             job = _job(row) if row else None
@@ -205,7 +209,7 @@ class JobStore:
                 " ORDER BY created_at, rowid LIMIT 1) AND status = 'queued' RETURNING id",
                 (now, str(self.owner), now),
             ).fetchone()
-        return self.get(row["id"]) if row else None  # with its checkpoint
+        return self.get(row["id"], with_result=False, with_checkpoint=True) if row else None
 
     def heartbeat(self) -> set[str]:
         """Renews the heartbeat of the jobs this process runs; their ids. A job missing
