@@ -340,10 +340,6 @@ class JobStore:
             conn.execute(
                 "DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?", (cutoff,)
             )
-            # Any segments left of a job no longer there (none, unless written by hand).
-            conn.execute(
-                "DELETE FROM checkpoint_segments WHERE job_id NOT IN (SELECT id FROM jobs)"
-            )
         return [row["id"] for row in rows]
 
 
@@ -374,9 +370,10 @@ def _checkpoint(conn: sqlite3.Connection, job_id: str, head: dict[str, Any]) -> 
         return head  # written whole, before segments had a table of their own
     rows = conn.execute(
         "SELECT segment FROM checkpoint_segments WHERE job_id = ? AND n < ? ORDER BY n",
-        (job_id, head.pop("segment_count", 0)),
+        (job_id, head["segment_count"]),
     ).fetchall()
-    return {**head, "segments": [json.loads(row["segment"]) for row in rows]}
+    rest = {k: v for k, v in head.items() if k != "segment_count"}
+    return {**rest, "segments": [json.loads(row["segment"]) for row in rows]}
 
 
 def _drop_checkpoint(conn: sqlite3.Connection, job_id: str) -> None:
