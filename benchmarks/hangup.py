@@ -3,7 +3,8 @@
 On one live Vocalis server (whisper-base, the default), a 45-s recording:
   whole     the CPU and wall time of the transcription seen through to its end;
   hang-up   `--tries` requests, each closed at a point spread evenly over that wall time: the
-            server's CPU from the hang-up until it is idle again;
+            server's CPU from the hang-up until it is idle again; for a whole response, and
+            for one streamed as server-sent events (`stream=true`);
 and in this process, what bounds the worst hang-up and what killing it would cost instead:
   encode    CTranslate2's encode of one 30-s chunk, which nothing can interrupt;
   load      loading the model again, as a killed worker process would have to.
@@ -78,18 +79,22 @@ def main() -> None:
             whole = transcription_cpu(server, files)
             wall = time.perf_counter() - started
             spread = [0.1 + (wall - 0.1) * i / (args.tries - 1) for i in range(args.tries)]
-            after = [cpu_after_hang_up(server, files, delay) for delay in spread]
+            after = {
+                name: [cpu_after_hang_up(server, files, delay, fields) for delay in spread]
+                for name, fields in (("whole", {}), ("streamed", {"stream": "true"}))
+            }
         finally:
             stop_server(server)
     encode, load = engine_costs(os.cpu_count() or 1)
     print(f"45-s recording, whisper-base int8, {os.cpu_count()} cores")
     print(f"whole:   {wall:.2f} s, {whole:.2f} s of CPU")
-    print(
-        f"hang-up ({args.tries} tries from 0.1 to {wall:.2f} s): CPU after mean "
-        f"{statistics.mean(after):.2f} s, median {statistics.median(after):.2f} s, "
-        f"p90 {percentile(after, 0.9):.2f} s, max {max(after):.2f} s; "
-        f"{sum(a >= 0.5 for a in after)} at 0.5 s or more"
-    )
+    for name, costs in after.items():
+        print(
+            f"hang-up, {name} ({args.tries} tries from 0.1 to {wall:.2f} s): CPU after mean "
+            f"{statistics.mean(costs):.2f} s, median {statistics.median(costs):.2f} s, "
+            f"p90 {percentile(costs, 0.9):.2f} s, max {max(costs):.2f} s; "
+            f"{sum(c >= 0.5 for c in costs)} at 0.5 s or more"
+        )
     print(f"encode of one 30-s chunk: {encode:.2f} s of CPU; loading the model: {load:.2f} s")
 
 

@@ -101,9 +101,11 @@ class LiveServer:
         return now
 
     @contextmanager
-    def hanging_up(self, path: str, files: dict[str, Any]) -> Iterator[None]:
+    def hanging_up(
+        self, path: str, files: dict[str, Any], data: dict[str, str] | None = None
+    ) -> Iterator[None]:
         """Send a POST and, when the block ends, close the connection without reading."""
-        request = httpx.Request("POST", f"{self.url}{path}", files=files)
+        request = httpx.Request("POST", f"{self.url}{path}", files=files, data=data)
         head = f"POST {path} HTTP/1.1\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in request.headers.items()
         )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from vocalis.server.jobs import JobCancelled, JobQueue
+from vocalis.stt import stopping
 
 
 def test_a_background_job_waits_while_a_foreground_job_runs() -> None:
@@ -101,3 +103,25 @@ def test_busy_counts_requests_and_full_slots_but_not_a_long_job_that_gives_way()
 
     asyncio.run(main())
     assert states == [False, False, True, True]
+
+
+def test_each_step_of_a_stream_obeys_its_stop_flag_on_whichever_thread_takes_it() -> None:
+    cancelled = threading.Event()
+
+    def steps() -> Iterator[int]:
+        for n in range(5):
+            stopping.check()  # what each engine call does first
+            yield n
+
+    async def main() -> list[int]:
+        queue = JobQueue(max_running=1, max_queued=1)
+        got: list[int] = []
+        with pytest.raises(stopping.Stopped):
+            async for n in queue.stream(steps(), cancelled):
+                got.append(n)
+                if n == 1:
+                    cancelled.set()
+        assert queue.running == 0  # the slot is free again
+        return got
+
+    assert asyncio.run(main()) == [0, 1]

@@ -56,15 +56,15 @@ def test_speech_stops_within_its_piece_when_the_client_goes(
         assert http.post("/v1/audio/speech", json={"input": "Hi.", "voice": "alloy"}).content
 
 
+@pytest.mark.parametrize("fields", [{}, {"stream": "true"}], ids=["whole", "server-sent-events"])
 def test_a_transcription_stops_at_its_next_engine_call_when_the_client_goes(
-    server: LiveServer,
+    server: LiveServer, fields: dict[str, str]
 ) -> None:
     samples, _ = long(EVAL_DIR, 0.75)  # 45 s: two of Whisper's 30-s chunks and more
     files = {"file": ("talk.wav", wav_bytes(samples))}
     full = transcription_cpu(server, files)  # 2-3 s of CPU here
-    burned = [
-        cpu_after_hang_up(server, files, delay) for delay in (0.25, 0.45, 0.65, 0.85, 1.05, 1.25)
-    ]
+    delays = (0.25, 0.45, 0.65, 0.85, 1.05, 1.25)
+    burned = [cpu_after_hang_up(server, files, delay, fields) for delay in delays]
     # What goes on is the rest of the engine call under way when the hang-up is seen: little
     # after a decode, at most a 30-s chunk's encode (0.6-0.8 s of CPU here).
     assert statistics.mean(burned) < 0.25 * full, f"{burned} s of CPU after, {full:.2f} s whole"
@@ -72,10 +72,13 @@ def test_a_transcription_stops_at_its_next_engine_call_when_the_client_goes(
 
 
 def cpu_after_hang_up(
-    server: LiveServer, files: dict[str, tuple[str, bytes]], delay: float
+    server: LiveServer,
+    files: dict[str, tuple[str, bytes]],
+    delay: float,
+    fields: dict[str, str] | None = None,
 ) -> float:
     """CPU the server spends between a hang-up `delay` s into a transcription and its job's end."""
-    with server.hanging_up("/v1/audio/transcriptions", files):
+    with server.hanging_up("/v1/audio/transcriptions", files, fields):
         time.sleep(delay)
     gone = server.cpu_seconds()
     return round(server.settle(timeout=5) - gone, 2)

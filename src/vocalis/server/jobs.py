@@ -15,7 +15,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
@@ -107,13 +107,16 @@ class JobQueue:
         foreground = self.running - self.background
         return foreground > 0 or self.waiting > 0 or self.running >= self.max_running
 
-    def stream(self, iterator: Iterator[T]) -> AsyncIterator[T]:
-        """Drive a blocking generator from worker threads, holding one slot throughout.
+    def stream(
+        self, iterator: Iterator[T], cancelled: threading.Event | None = None
+    ) -> AsyncIterator[T]:
+        """Drive a blocking generator from worker threads, holding one slot throughout;
+        with `cancelled`, each step's engine calls stop once it is set (stt/stopping.py).
 
         Capacity is checked now, so a full queue is refused before a response starts.
         """
         self.check_capacity()
-        return self._stream(iterator)
+        return self._stream(_Steps(iterator, cancelled) if cancelled else iterator)
 
     async def _stream(self, iterator: Iterator[T]) -> AsyncIterator[T]:
         async with self._occupy():
@@ -136,6 +139,22 @@ class JobQueue:
         """In a background job's thread: wait while any foreground job runs."""
         with self._state:
             self._state.wait_for(lambda: self.running <= self.background, GIVE_WAY_SECONDS)
+
+
+class _Steps(Generic[T]):
+    """An iterator whose every step, on whichever worker thread takes it, stops at its next
+    engine call once `cancelled` is set: the flag is set around each step, not the whole."""
+
+    def __init__(self, steps: Iterator[T], cancelled: threading.Event):
+        self.steps = steps
+        self.cancelled = cancelled
+
+    def __iter__(self) -> _Steps[T]:
+        return self
+
+    def __next__(self) -> T:
+        with stopping.stops_when(self.cancelled):
+            return next(self.steps)
 
 
 class Pace:

@@ -1,8 +1,9 @@
 """A streamed response that says at once when its client has gone.
 
 Starlette notices a disconnect while the body is being made, but its cancellation waits
-for the worker thread to finish its step: a whole piece of speech. `on_disconnect` runs the
-moment the disconnect arrives, so the step itself can be stopped (tts/stopping.py).
+for the worker thread to finish its step: a whole piece of speech, or a transcription's next
+segment. `on_disconnect` runs the moment the disconnect arrives, so the step itself can be
+stopped (tts/stopping.py, stt/stopping.py).
 """
 
 from __future__ import annotations

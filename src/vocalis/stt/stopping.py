@@ -4,8 +4,9 @@ faster-whisper yields a segment only once a whole 30-s chunk is encoded and deco
 job that checks for a gone client between segments runs on for up to a chunk. Inside a
 chunk the engine makes several calls (language detection, encode, generate, a fallback's
 generate again), and each checks the flag of the job its thread works for, set with
-`stops_when`. The flag is per thread: set it only around work that runs on one thread
-(not around a generator that worker threads take turns to drive).
+`stops_when`. The flag is per thread: set it only around work that runs on one thread,
+not around a generator that worker threads take turns to drive (`JobQueue.stream` sets it
+around each of its steps instead).
 """
 
 from __future__ import annotations

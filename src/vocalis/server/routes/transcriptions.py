@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from vocalis.audio import decode
 from vocalis.audio.decode import RawPcm, Samples
@@ -21,6 +21,7 @@ from vocalis.models.catalog import ModelSpec
 from vocalis.ops.metrics import record_audio
 from vocalis.server.deps import Services, ServicesDep
 from vocalis.server.jobs import JobCancelled, Pace, cancel_on_disconnect
+from vocalis.server.streams import StoppingResponse
 from vocalis.stt import formats, stopping
 from vocalis.stt.base import Segment, TranscriptionInfo, TranscriptionOptions
 from vocalis.stt.languages import check_language
@@ -265,8 +266,10 @@ async def _respond(
     if stream:
         started = time.perf_counter()
         audio = await services.jobs.run(_open, services, file.file, raw)
-        events = services.jobs.stream(_stream_events(services, job, audio, started))
-        return StreamingResponse(events, media_type="text/event-stream")
+        cancelled = threading.Event()  # set the moment the client goes
+        steps = _stream_events(services, job, audio, started, cancelled)
+        events = services.jobs.stream(steps, cancelled)
+        return StoppingResponse(events, cancelled.set, media_type="text/event-stream")
     result = await run_transcription(services, request, job, file.file, raw)
     if result is None:
         return Response(status_code=CLIENT_CLOSED)
@@ -353,20 +356,31 @@ def render_result(job: SpeechJob, info: TranscriptionInfo, segments: list[Segmen
 
 
 def _stream_events(
-    services: Services, job: SpeechJob, audio: Iterator[Samples], started: float
+    services: Services,
+    job: SpeechJob,
+    audio: Iterator[Samples],
+    started: float,
+    cancelled: threading.Event,
 ) -> Iterator[bytes]:
-    """Server-Sent Events: one `transcript.text.delta` per segment, then `transcript.text.done`."""
+    """Server-Sent Events: one `transcript.text.delta` per segment, then `transcript.text.done`;
+    nothing more once `cancelled` is set."""
     try:
-        yield from _events(services, job, audio, started)
+        yield from _events(services, job, audio, started, cancelled)
     except VocalisError as exc:  # the status line is gone already: report in the stream
         yield _sse(exc.envelope())
+    except JobCancelled:
+        _log_progress("cancelled", job, started)
 
 
 def _events(
-    services: Services, job: SpeechJob, audio: Iterator[Samples], started: float
+    services: Services,
+    job: SpeechJob,
+    audio: Iterator[Samples],
+    started: float,
+    cancelled: threading.Event,
 ) -> Iterator[bytes]:
     with (
-        services.jobs.pace() as pace,
+        services.jobs.pace(cancelled) as pace,
         services.stt.transcribe(
             job.spec, audio, job.options, _checkpoint(job, pace, started)
         ) as result,
