@@ -224,14 +224,19 @@ def test_an_llm_failing_mid_reply_ends_the_sse_stream_with_an_error(
 def test_clients_hanging_up_mid_reply_leave_no_job_behind(
     chat: ChatServer, http: httpx.Client
 ) -> None:
-    body = {"input": "Plan?", "model": "piper", "response_format": "pcm"}
-    for _ in range(3):
+    chat.llm.reset(" ".join([REPLY] * 4), token_delay=0.0)  # all of it in at once: long pieces
+    for model in ("piper", "kokoro", "piper"):
+        body = {"input": "Plan?", "model": model, "response_format": "pcm"}
         with (
             httpx.Client(base_url=chat.server.url, timeout=30) as other,
             other.stream("POST", "/v1/audio/chat", json=body) as response,
         ):
             assert response.status_code == 200
             next(response.iter_bytes())  # the first audio, then hang up
+            time.sleep(0.3)  # the engine is on the next piece by now
+        gone = chat.server.cpu_seconds()
+        burned = chat.server.settle(timeout=10) - gone
+        assert burned < 0.5, f"{model}: {burned:.2f} s of CPU after the hang-up"
     chat.llm.reset("Still here.", token_delay=0.0)
     # The server runs one job at a time: a slot still held would make this wait forever.
     response = http.post("/v1/audio/chat", json={"input": "Hi", "model": "piper"}, timeout=20)

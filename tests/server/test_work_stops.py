@@ -8,6 +8,7 @@ import statistics
 import time
 
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import EVAL_DIR, LiveServer, wer
 from tests.recordings import long, wav_bytes
@@ -54,6 +55,40 @@ def test_speech_stops_within_its_piece_when_the_client_goes(
     assert burned < 0.5, f"{burned:.2f} s of CPU after the client left"
     with server.client() as http:  # and the slot is free again
         assert http.post("/v1/audio/speech", json={"input": "Hi.", "voice": "alloy"}).content
+
+
+@pytest.mark.parametrize("how", ["hang-up", "cancel"])
+def test_live_speech_stops_within_its_piece_when_the_client_goes_or_cancels(
+    server: LiveServer, how: str
+) -> None:
+    url = server.url.replace("http://", "ws://") + "/ws/tts"
+    with connect(url) as conn:
+        conn.send(json.dumps({"text": TEXT, "voice": "af_heart"}))  # Kokoro: long pieces
+        while not isinstance(conn.recv(timeout=60), bytes):
+            pass
+        if how == "cancel":
+            conn.send(json.dumps({"type": "cancel"}))
+            burned = cpu_until_idle(server)
+            assert until_end(conn)[1] == {"type": "end", "cancelled": True}
+            conn.send(json.dumps({"text": "Still here.", "voice": "af_heart"}))
+            audio, end = until_end(conn)  # the next request is spoken whole
+            assert end == {"type": "end"} and audio > 24_000  # 0.5 s of 24-kHz s16le
+    if how == "hang-up":
+        burned = cpu_until_idle(server)
+    assert burned < 0.5, f"{burned:.2f} s of CPU after the {how}"
+
+
+def until_end(conn: ClientConnection) -> tuple[int, dict[str, object]]:
+    """The bytes of audio up to the next end frame, and that frame."""
+    audio = 0
+    while isinstance(frame := conn.recv(timeout=60), bytes) or '"end"' not in frame:
+        audio += len(frame) if isinstance(frame, bytes) else 0
+    return audio, json.loads(frame)
+
+
+def cpu_until_idle(server: LiveServer) -> float:
+    gone = server.cpu_seconds()
+    return server.settle(timeout=10) - gone
 
 
 @pytest.mark.parametrize("fields", [{}, {"stream": "true"}], ids=["whole", "server-sent-events"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -348,24 +349,34 @@ def test_mistakes_get_error_events_and_the_connection_goes_on(wyoming: Running) 
     wyoming.wait_idle(timeout=1)
 
 
+@pytest.mark.parametrize("voice", [PIPER, KOKORO])
 def test_a_client_that_leaves_mid_speech_stops_it(
-    wyoming: Running, caplog: pytest.LogCaptureFixture
+    wyoming: Running, caplog: pytest.LogCaptureFixture, voice: str
 ) -> None:
     long_text = " ".join(f"This is sentence number {n}, spoken in turn." for n in range(40))
 
     async def leave() -> None:
         async with client(wyoming.port) as connection:
-            await connection.write_event(SynthesizeStart(voice=SynthesizeVoice(PIPER)).event())
+            await connection.write_event(SynthesizeStart(voice=SynthesizeVoice(voice)).event())
             await connection.write_event(SynthesizeChunk(text=long_text).event())
             while (await read(connection)).type != "audio-chunk":
                 pass
+            await asyncio.sleep(0.3)  # the engine is on the next piece by now
 
     with caplog.at_level(logging.INFO, logger="vocalis.access"):
         run(leave())
+        gone = cpu_seconds()  # this process's: the server's, while the test only waits
         wyoming.wait_idle(timeout=60)
+        burned = cpu_seconds() - gone
     spoken = [json.loads(r.message) for r in caplog.records if "wyoming_speech" in r.message]
     assert spoken[-1]["cancelled"]
     assert spoken[-1]["audio_seconds"] < 60  # of about 130 s
+    assert burned < 0.5, f"{burned:.2f} s of CPU after the client left"  # the piece stopped
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def test_broken_framing_closes_that_connection_only(wyoming: Running) -> None:

@@ -91,10 +91,15 @@ class SpokenReply:
                 else:
                     yield item
         finally:
+            self.stop()
             self._scope.cancel()
             reading.cancel()
             await asyncio.gather(reading, speaking, return_exceptions=True)
             await self.completion.aclose()
+
+    def stop(self) -> None:
+        """The piece being spoken ends now, and no more are: for a client that has gone."""
+        self.utterance.stop()
 
     async def _read(self) -> None:
         try:

@@ -17,6 +17,7 @@ from anyio import to_thread
 
 from vocalis.audio.encode import StreamEncoder
 from vocalis.tts.service import SpeechRequest, TextToSpeech
+from vocalis.tts.stopping import StopSwitch
 from vocalis.tts.text import chunk, split_sentences
 
 # Text still waiting for its sentence to end is spoken anyway, cut at a clause or word break,
@@ -76,7 +77,8 @@ class Utterance:
 
     def __init__(self, tts: TextToSpeech, request: SpeechRequest, stream: Streamer) -> None:
         self._tts = tts
-        self._request = request
+        # A switch of its own: stopping this utterance stops no other made from `request`.
+        self._request = replace(request, switch=StopSwitch())
         self._stream = stream
         self._text = TextStream()
         self._ready: list[str] = []
@@ -97,6 +99,11 @@ class Utterance:
             self._queue(self._text.push(text))
         else:
             self._queue(await to_thread.run_sync(self._text.push, text))
+
+    def stop(self) -> None:
+        """The piece being synthesized ends now, and no later one starts (its client has
+        gone, or cancelled): its frames end. Without it, stopping waits for the piece."""
+        self._request.switch.stop()
 
     def finish(self) -> None:
         """No more text: the rest is spoken, then the frames end."""

@@ -75,6 +75,7 @@ class Stream:
 @dataclass
 class Speaking:
     request: SpeechRequest
+    utterance: Utterance
     task: asyncio.Task[None] | None = None
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     # Sent once the audio has gone (a stream's synthesize-stopped), unless cancelled.
@@ -112,6 +113,7 @@ class Speech:
         """The client has gone: stop speaking."""
         speaking, self.speaking = self.speaking, None
         if speaking and speaking.task:
+            speaking.utterance.stop()  # the piece being made ends now
             speaking.scope.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await speaking.task
@@ -187,7 +189,7 @@ class Speech:
             await self.speaking.task
 
     def _speak(self, utterance: Utterance, request: SpeechRequest) -> None:
-        self.speaking = speaking = Speaking(request)
+        self.speaking = speaking = Speaking(request, utterance)
         speaking.task = asyncio.create_task(self._audio(utterance, speaking))
 
     async def _audio(self, utterance: Utterance, speaking: Speaking) -> None:

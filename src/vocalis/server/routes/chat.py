@@ -42,6 +42,7 @@ from vocalis.errors import InvalidRequest, PayloadTooLarge, VocalisError
 from vocalis.server.deps import Services, ServicesDep
 from vocalis.server.routes.speech import PCM_RATE, VoiceId
 from vocalis.server.routes.transcriptions import CLIENT_CLOSED, SpeechJob, run_transcription
+from vocalis.server.streams import StoppingResponse
 from vocalis.stt import formats
 from vocalis.stt.base import TranscriptionOptions
 from vocalis.stt.languages import check_language
@@ -139,10 +140,11 @@ async def _answer(request: Request, services: Services, client: ChatClient) -> S
     started = time.perf_counter()
     if body.stream_format == "sse":
         events = _sse(client, reply, encoder, transcript, started)
-        return StreamingResponse(events, media_type="text/event-stream")
+        return StoppingResponse(events, reply.stop, media_type="text/event-stream")
     headers = {"X-Transcript": quote(transcript)} if transcript is not None else None
     audio = _audio(client, reply, encoder, started)
-    return StreamingResponse(audio, media_type=MEDIA_TYPES[body.response_format], headers=headers)
+    media_type = MEDIA_TYPES[body.response_format]
+    return StoppingResponse(audio, reply.stop, media_type=media_type, headers=headers)
 
 
 # -- input --------------------------------------------------------------------------------

@@ -81,6 +81,11 @@ class Speaking:
     def stopped(self) -> bool:
         return self.scope.cancel_called
 
+    def stop(self) -> None:
+        """Nothing more of it is sent, and the piece being made ends now."""
+        self.scope.cancel()
+        self.utterance.stop()
+
 
 class Connection:
     """One client's connection: at most one request spoken at a time, in its own task."""
@@ -105,7 +110,7 @@ class Connection:
         finally:
             self.receiver.close()
             if self.speaking:
-                self.speaking.scope.cancel()
+                self.speaking.stop()
             await asyncio.gather(*self.tasks, return_exceptions=True)
 
     async def _say_the_rest(self) -> None:
@@ -192,7 +197,7 @@ class Connection:
         speaking, self.speaking = self.speaking, None
         if speaking is None:
             return
-        speaking.scope.cancel()  # its task sends nothing more
+        speaking.stop()  # its task sends nothing more
         await self.wire.send(Ended(cancelled=True).frame())
 
     async def _speak(self, speaking: Speaking, request: SpeechRequest) -> None:
