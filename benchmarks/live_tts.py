@@ -7,6 +7,8 @@ For each engine, interleaved round by round on one live Vocalis server:
             Kokoro 0.5 s.
   whole     /ws/tts with the whole text in one message: from sending it to the first frame;
   http      POST /v1/audio/speech, streaming pcm, the same text: to the first audio byte;
+  barge-in  /ws/tts, a whole request sent while another is being spoken (0.3 s after its first
+            audio, the engine inside a later piece): from sending it to its first frame;
   engine    the engine alone on the same first piece, in this process: what no path can beat.
 Each measurement is cancelled once its first audio is in, and the next waits until the server
 has gone idle (its CPU time stops growing), so a cancelled piece never overlaps the next round.
@@ -39,7 +41,7 @@ from vocalis.tts.service import TextToSpeech  # noqa: E402
 from vocalis.tts.text import normalize, split_sentences, stream_chunks  # noqa: E402
 
 TARGETS = {"piper": 0.15, "kokoro": 0.5}
-PATHS = ("sentence", "whole", "http", "engine")
+PATHS = ("sentence", "whole", "http", "barge-in", "engine")
 
 
 def engine_path(tts: TextToSpeech, engine: str) -> float:
@@ -61,6 +63,10 @@ def first_frame(conn: ClientConnection) -> None:
 
 def stop(conn: ClientConnection) -> None:
     conn.send(json.dumps({"type": "cancel"}))
+    until_end(conn)
+
+
+def until_end(conn: ClientConnection) -> None:
     while True:
         frame = conn.recv(timeout=60)
         if isinstance(frame, str) and json.loads(frame)["type"] == "end":
@@ -89,6 +95,20 @@ def whole_path(conn: ClientConnection, engine: str) -> float:
     return elapsed
 
 
+def barge_in_path(conn: ClientConnection, engine: str) -> float:
+    request = json.dumps({"text": TEXT, "model": engine, "voice": "alloy"})
+    conn.send(request)
+    first_frame(conn)
+    time.sleep(0.3)
+    started = time.perf_counter()
+    conn.send(request)  # it replaces the one being spoken
+    until_end(conn)  # that one's, cancelled
+    first_frame(conn)
+    elapsed = time.perf_counter() - started
+    stop(conn)
+    return elapsed
+
+
 def http_path(client: httpx.Client, engine: str) -> float:
     body = {"model": engine, "voice": "alloy", "input": TEXT, "response_format": "pcm"}
     started = time.perf_counter()
@@ -108,6 +128,7 @@ def measure(
             "sentence": lambda: sentence_path(conn, engine),
             "whole": lambda: whole_path(conn, engine),
             "http": lambda: http_path(client, engine),
+            "barge-in": lambda: barge_in_path(conn, engine),
             "engine": lambda: engine_path(tts, engine),
         }
         for warm_up in (True, *([False] * rounds)):
@@ -144,10 +165,11 @@ def main() -> None:
         p50 = statistics.median(times["sentence"])
         verdict = "met" if p50 <= TARGETS[engine] else "MISSED"
         http, alone = statistics.median(times["http"]), statistics.median(times["engine"])
+        barge_in = statistics.median(times["barge-in"])
         print(
             f"{engine}: /ws/tts first audio {p50:.3f} s after the first sentence "
             f"(target {TARGETS[engine]:.2f} s: {verdict}); POST streaming {http:.3f} s; "
-            f"the engine alone {alone:.3f} s"
+            f"interrupting another request {barge_in:.3f} s; the engine alone {alone:.3f} s"
         )
     print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
