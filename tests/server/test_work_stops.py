@@ -18,14 +18,17 @@ TEXT = " ".join(
     f"Sentence number {n} of this long reply goes on for a while, with a clause or two."
     for n in range(1, 41)
 )
+SPEECH = "/v1/audio/speech"
 
 
-def speak_and_hang_up(server: LiveServer, body: dict[str, object], wait_for_audio: bool) -> None:
-    """POST /v1/audio/speech by hand, then close the socket: at the first audio, or at once."""
+def speak_and_hang_up(
+    server: LiveServer, body: dict[str, object], wait_for_audio: bool, path: str = SPEECH
+) -> None:
+    """POST JSON to `path` by hand, then close the socket: at the first audio, or after 1 s."""
     payload = json.dumps(body).encode()
     port = int(server.url.rsplit(":", 1)[1])
     head = (
-        f"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
         f"\r\nContent-Length: {len(payload)}\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", port)) as conn:
@@ -37,18 +40,19 @@ def speak_and_hang_up(server: LiveServer, body: dict[str, object], wait_for_audi
 
 
 @pytest.mark.parametrize(
-    ("body", "wait_for_audio"),
+    ("path", "body", "wait_for_audio"),
     [
-        ({"voice": "af_heart", "response_format": "pcm"}, True),
-        ({"voice": "af_heart", "response_format": "wav", "stream": False}, False),
-        ({"voice": "en_US-joe-medium", "response_format": "mp3", "stream": False}, False),
+        (SPEECH, {"voice": "af_heart", "response_format": "pcm"}, True),
+        (SPEECH, {"voice": "af_heart", "response_format": "wav", "stream": False}, False),
+        (SPEECH, {"voice": "en_US-joe-medium", "response_format": "mp3", "stream": False}, False),
+        ("/tts", {"text": TEXT, "voice": "af_heart"}, False),  # the seed's: a whole WAV
     ],
-    ids=["kokoro-streamed", "kokoro-whole", "piper-whole"],
-)
+    ids=["kokoro-streamed", "kokoro-whole", "piper-whole", "seed-tts"],
+)  # fmt: skip
 def test_speech_stops_within_its_piece_when_the_client_goes(
-    server: LiveServer, body: dict[str, object], wait_for_audio: bool
+    server: LiveServer, path: str, body: dict[str, object], wait_for_audio: bool
 ) -> None:
-    speak_and_hang_up(server, {"input": TEXT, **body}, wait_for_audio)
+    speak_and_hang_up(server, {"input": TEXT, **body}, wait_for_audio, path)
     gone = server.cpu_seconds()
     time.sleep(2.0)
     burned = server.cpu_seconds() - gone

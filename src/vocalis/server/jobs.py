@@ -178,8 +178,11 @@ class Pace:
 
 
 @asynccontextmanager
-async def cancel_on_disconnect(request: Request) -> AsyncIterator[threading.Event]:
-    """An event that is set when the request's client disconnects, for a job to check."""
+async def cancel_on_disconnect(
+    request: Request, on_disconnect: Callable[[], None] | None = None
+) -> AsyncIterator[threading.Event]:
+    """An event that is set when the request's client disconnects, for a job to check;
+    `on_disconnect` is called then too (a speech request's `switch.stop`)."""
     cancelled = threading.Event()
 
     async def watch() -> None:
@@ -187,6 +190,8 @@ async def cancel_on_disconnect(request: Request) -> AsyncIterator[threading.Even
         while (await request.receive())["type"] != "http.disconnect":
             await asyncio.sleep(DISCONNECT_POLL_SECONDS)  # more body: not expected, no spin
         cancelled.set()
+        if on_disconnect:
+            on_disconnect()
 
     watcher = asyncio.create_task(watch())
     try:

@@ -28,6 +28,7 @@ from vocalis.audio.decode import RawPcm
 from vocalis.audio.encode import encode
 from vocalis.errors import PayloadTooLarge
 from vocalis.server.deps import Services, ServicesDep
+from vocalis.server.jobs import cancel_on_disconnect
 from vocalis.server.routes.transcriptions import CLIENT_CLOSED, SpeechJob, run_transcription
 from vocalis.stt import formats
 from vocalis.stt.base import Segment, TranscriptionOptions
@@ -111,7 +112,11 @@ async def echo_bytes(
     if result is None:
         return Response(status_code=CLIENT_CLOSED)
     text = formats.full_text(result[1])
-    wav = await services.jobs.run(_speak, services.tts, replace(speech, text=text))
+    spoken = replace(speech, text=text)
+    async with cancel_on_disconnect(request, spoken.switch.stop):  # stops the piece being made
+        wav = await services.jobs.run(_speak, services.tts, spoken)
+    if spoken.switch.stopped:
+        return Response(status_code=CLIENT_CLOSED)
     return Response(wav, media_type="audio/wav", headers={TRANSCRIPT_HEADER: header_value(text)})
 
 

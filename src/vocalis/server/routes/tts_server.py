@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from vocalis.audio.encode import encode
 from vocalis.errors import InvalidRequest
 from vocalis.server.deps import ServicesDep
+from vocalis.server.jobs import cancel_on_disconnect
+from vocalis.server.routes.transcriptions import CLIENT_CLOSED
 from vocalis.tts.service import SpeechRequest, TextToSpeech
 
 router = APIRouter(tags=["text-to-speech"])
@@ -33,19 +35,26 @@ class TtsBody(BaseModel):
 
 
 @router.post("/tts", response_class=Response)
-async def tts(body: TtsBody, services: ServicesDep) -> Response:
+async def tts(body: TtsBody, services: ServicesDep, http: Request) -> Response:
     if not body.text.strip():
         raise InvalidRequest("The text is empty.", param="text")
     request = services.tts.request(
         body.model, body.voice or DEFAULT_VOICE, body.text, body.speed, body.language
     )
-    wav = await services.jobs.run(_wav, services.tts, request)
+    # A client that leaves stops the piece being made: a whole reply can be a minute of work.
+    async with cancel_on_disconnect(http, request.switch.stop):
+        wav = await services.jobs.run(_wav, services.tts, request)
+    if wav is None:
+        return Response(status_code=CLIENT_CLOSED)
     return Response(wav, media_type="audio/wav")
 
 
-def _wav(tts: TextToSpeech, request: SpeechRequest) -> bytes:
-    """The whole text as one WAV whose header knows its length. Runs in a worker thread."""
+def _wav(tts: TextToSpeech, request: SpeechRequest) -> bytes | None:
+    """The whole text as one WAV whose header knows its length; None if stopped on the way.
+    Runs in a worker thread."""
     pieces = list(tts.synthesize(request))
+    if request.switch.stopped:
+        return None
     return encode(np.concatenate(pieces), tts.sample_rate(request.engine), "wav")
 
 
