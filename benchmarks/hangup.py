@@ -5,6 +5,8 @@ On one live Vocalis server (whisper-base, the default), a 45-s recording:
   hang-up   `--tries` requests, each closed at a point spread evenly over that wall time: the
             server's CPU from the hang-up until it is idle again; for a whole response, and
             for one streamed as server-sent events (`stream=true`);
+  speech    `--tries` / 8 times each, Kokoro speaking 40 sentences: a /ws/tts client that
+            hangs up or cancels after its first audio, and POST /tts hung up after 1 s;
 and in this process, what bounds the worst hang-up and what killing it would cost instead:
   encode    CTranslate2's encode of one 30-s chunk, which nothing can interrupt;
   load      loading the model again, as a killed worker process would have to.
@@ -31,9 +33,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.live import percentile  # noqa: E402
-from tests.conftest import EVAL_DIR, installed_model, start_server, stop_server  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    EVAL_DIR,
+    LiveServer,
+    installed_model,
+    start_server,
+    stop_server,
+)
 from tests.recordings import long, wav_bytes  # noqa: E402
-from tests.server.test_work_stops import cpu_after_hang_up, transcription_cpu  # noqa: E402
+from tests.server.test_work_stops import (  # noqa: E402
+    TEXT,
+    cpu_after_hang_up,
+    cpu_until_idle,
+    live_speech_cpu_after,
+    speak_and_hang_up,
+    transcription_cpu,
+)
 
 
 def own_cpu() -> float:
@@ -64,6 +79,19 @@ def engine_costs(threads: int) -> tuple[float, float]:
     return encode, load
 
 
+def speech_costs(server: LiveServer, tries: int) -> dict[str, list[float]]:
+    def seed_tts() -> float:
+        speak_and_hang_up(server, {"text": TEXT, "voice": "af_heart"}, False, "/tts")
+        return cpu_until_idle(server)
+
+    steps: dict[str, Callable[[], float]] = {
+        "/ws/tts hang-up": lambda: live_speech_cpu_after(server, "hang-up"),
+        "/ws/tts cancel": lambda: live_speech_cpu_after(server, "cancel"),
+        "POST /tts hang-up": seed_tts,
+    }
+    return {name: [step() for _ in range(tries)] for name, step in steps.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tries", type=int, default=40)
@@ -83,6 +111,7 @@ def main() -> None:
                 name: [cpu_after_hang_up(server, files, delay, fields) for delay in spread]
                 for name, fields in (("whole", {}), ("streamed", {"stream": "true"}))
             }
+            speech = speech_costs(server, max(1, args.tries // 8))
         finally:
             stop_server(server)
     encode, load = engine_costs(os.cpu_count() or 1)
@@ -96,6 +125,10 @@ def main() -> None:
             f"{sum(c >= 0.5 for c in costs)} at 0.5 s or more"
         )
     print(f"encode of one 30-s chunk: {encode:.2f} s of CPU; loading the model: {load:.2f} s")
+    for name, costs in speech.items():
+        print(
+            f"speech, {name}: CPU after mean {statistics.mean(costs):.2f} s, max {max(costs):.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -65,9 +65,16 @@ def test_speech_stops_within_its_piece_when_the_client_goes(
 def test_live_speech_stops_within_its_piece_when_the_client_goes_or_cancels(
     server: LiveServer, how: str
 ) -> None:
+    burned = live_speech_cpu_after(server, how)
+    assert burned < 0.5, f"{burned:.2f} s of CPU after the {how}"
+
+
+def live_speech_cpu_after(server: LiveServer, how: str) -> float:
+    """The CPU after a /ws/tts client hangs up or cancels while Kokoro speaks TEXT (long
+    pieces); after a cancel, the connection must speak its next request whole."""
     url = server.url.replace("http://", "ws://") + "/ws/tts"
     with connect(url) as conn:
-        conn.send(json.dumps({"text": TEXT, "voice": "af_heart"}))  # Kokoro: long pieces
+        conn.send(json.dumps({"text": TEXT, "voice": "af_heart"}))
         while not isinstance(conn.recv(timeout=60), bytes):
             pass
         if how == "cancel":
@@ -75,11 +82,10 @@ def test_live_speech_stops_within_its_piece_when_the_client_goes_or_cancels(
             burned = cpu_until_idle(server)
             assert until_end(conn)[1] == {"type": "end", "cancelled": True}
             conn.send(json.dumps({"text": "Still here.", "voice": "af_heart"}))
-            audio, end = until_end(conn)  # the next request is spoken whole
+            audio, end = until_end(conn)
             assert end == {"type": "end"} and audio > 24_000  # 0.5 s of 24-kHz s16le
-    if how == "hang-up":
-        burned = cpu_until_idle(server)
-    assert burned < 0.5, f"{burned:.2f} s of CPU after the {how}"
+            return burned
+    return cpu_until_idle(server)
 
 
 def until_end(conn: ClientConnection) -> tuple[int, dict[str, object]]:
