@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import sys
 
 import pytest
 
 from vocalis.ops import request_id
-from vocalis.ops.logs import JsonFormatter, RequestIdFilter, TextFormatter, logging_config, redact
+from vocalis.ops.logs import (
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    logging_config,
+    redact,
+)
 
 
 def record(name: str, msg: str, *args: object, level: int = logging.INFO) -> logging.LogRecord:
@@ -91,3 +98,21 @@ def test_one_handler_on_the_root_for_every_logger() -> None:
         assert config["loggers"][name]["propagate"] is True
     assert config["formatters"]["access"]["()"].endswith("JsonFormatter")
     assert logging_config("text", "info")["formatters"]["default"]["()"].endswith("TextFormatter")
+
+
+def test_the_phonemizer_stays_as_quiet_as_kokoro_asks(capsys: pytest.CaptureFixture[str]) -> None:
+    from phonemizer.logger import get_logger
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    logging.config.dictConfig(logging_config("text", "info"))  # what `configure` applies
+    try:
+        get_logger()  # as phonemizer does for Kokoro: quiet, a null handler
+        logging.getLogger("phonemizer").warning("words count mismatch on 100.0%% of the lines")
+        logging.getLogger("vocalis.tts").warning("a line of ours")
+        err = capsys.readouterr().err
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("phonemizer").propagate = True
+    assert "a line of ours" in err and "words count mismatch" not in err

@@ -101,8 +101,13 @@ def logging_config(fmt: LogFormat, level: str) -> dict[str, Any]:
             }
         },
         "loggers": {
-            name: {"handlers": [], "level": level, "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"handlers": [], "level": level, "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            },
+            # Kokoro runs the phonemizer "quiet" (a null handler), but its records reach the
+            # root anyway: a "words count mismatch" warning for nearly every piece spoken.
+            "phonemizer": {"handlers": [], "propagate": False},
         },
         "root": {"handlers": ["default"], "level": level},
     }
