@@ -97,6 +97,7 @@ def until_end(conn: ClientConnection) -> tuple[int, dict[str, object]]:
 
 
 def cpu_until_idle(server: LiveServer) -> float:
+    """The server's CPU from now until it is idle again."""
     gone = server.cpu_seconds()
     return server.settle(timeout=10) - gone
 
@@ -125,8 +126,7 @@ def cpu_after_hang_up(
     """CPU the server spends between a hang-up `delay` s into a transcription and its job's end."""
     with server.hanging_up("/v1/audio/transcriptions", files, fields):
         time.sleep(delay)
-    gone = server.cpu_seconds()
-    return round(server.settle(timeout=5) - gone, 2)
+    return round(cpu_until_idle(server), 2)
 
 
 def transcription_cpu(server: LiveServer, files: dict[str, tuple[str, bytes]]) -> float:
